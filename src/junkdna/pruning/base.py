@@ -1,0 +1,39 @@
+"""A criterion only scores. Turning scores into masks is `select.py`'s job."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from junkdna.registry import Registry
+
+
+class Criterion:
+    """Base class. ``score(weight, stats)`` gets the (out, in) weight in fp32 and, for
+    calibration criteria, the layer's input statistics; it returns non-negative scores of the
+    same shape (higher = more important = kept)."""
+
+    name: ClassVar[str]
+    needs_calibration: ClassVar[bool] = False
+    updates_weights: ClassVar[bool] = False  # SparseGPT also reconstructs the kept weights
+    default_scope: ClassVar[str] = "layer"
+    scopes: ClassVar[tuple[str, ...]] = ("global", "layer", "row")
+
+    def __init__(self, **options: Any):
+        if options:
+            from junkdna.errors import JunkDNAError
+
+            raise JunkDNAError(f"method {self.name!r} takes no options, got {sorted(options)}")
+        self.options: dict[str, Any] = {}
+
+    def score(self, weight: torch.Tensor, stats: Any = None) -> torch.Tensor:
+        raise NotImplementedError
+
+
+CRITERIA: Registry[type[Criterion]] = Registry("pruning method")
+
+
+def register(cls: type[Criterion]) -> type[Criterion]:
+    CRITERIA.add(cls.name, cls)
+    return cls

@@ -1,0 +1,235 @@
+"""Scores -> masks, for every structure, in one place.
+
+Every function here removes the *lowest* scores and is exact under ties: a comparison group of
+size G at sparsity s loses exactly ``round_half_up(s * G)`` weights. Among equal scores, the one
+that comes first (layer order, then row-major position in the (out, in) matrix) is removed first,
+so identical inputs always give identical masks.
+
+Scores must be finite and non-negative (|W|, |W|*||X||, w^2/d^2 all are).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import torch
+
+from junkdna.errors import JunkDNAError
+
+SCOPES = ("global", "layer", "row")
+
+
+@dataclass(frozen=True)
+class Structure:
+    """``unstructured`` or N:M (N weights *kept* in every M consecutive inputs)."""
+
+    n: int | None = None
+    m: int | None = None
+
+    @classmethod
+    def parse(cls, text: str | Structure | None) -> Structure:
+        if isinstance(text, Structure):
+            return text
+        if text is None or text == "unstructured":
+            return cls()
+        try:
+            n_s, m_s = text.split(":")
+            n, m = int(n_s), int(m_s)
+        except ValueError:
+            raise JunkDNAError(
+                f"structure {text!r} is neither 'unstructured' nor N:M (e.g. '2:4', '4:8')"
+            ) from None
+        if m < 2 or not 1 <= n < m:
+            raise JunkDNAError(
+                f"structure {text!r}: N:M needs 1 <= N < M (N is the number kept in every M)"
+            )
+        return cls(n, m)
+
+    @property
+    def is_nm(self) -> bool:
+        return self.m is not None
+
+    @property
+    def sparsity(self) -> float | None:
+        return 1 - self.n / self.m if self.is_nm else None
+
+    def __str__(self) -> str:
+        return f"{self.n}:{self.m}" if self.is_nm else "unstructured"
+
+
+def n_to_remove(sparsity: float, size: int) -> int:
+    """round(sparsity * size), halves rounded up (documented, platform independent)."""
+    return min(size, math.floor(sparsity * size + 0.5))
+
+
+def check_sparsity(sparsity: float) -> float:
+    if not isinstance(sparsity, int | float) or not 0.0 <= float(sparsity) < 1.0:
+        raise JunkDNAError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
+    return float(sparsity)
+
+
+def _bits(scores: torch.Tensor, name: str) -> torch.Tensor:
+    """Float32 bit patterns as int32: for non-negative floats they sort like the values."""
+    s = scores.detach().to(torch.float32).contiguous().view(-1)
+    bits = s.view(torch.int32)
+    if bits.numel() == 0:
+        return bits
+    lo, hi = torch.aminmax(bits)
+    if int(lo) < 0 or int(hi) >= 0x7F800000:  # a negative, infinite or NaN value (or -0.0)
+        if not bool((torch.isfinite(s) & (s >= 0)).all()):
+            raise JunkDNAError(f"scores of {name!r} contain negative, NaN or infinite values")
+        bits = bits & 0x7FFFFFFF  # only -0.0 was there: count it as 0.0
+    return bits
+
+
+# ----------------------------------------------------------------------------- unstructured
+
+
+ScoreFn = Callable[[], torch.Tensor]
+
+
+def select_smallest(
+    scores: Mapping[str, ScoreFn], k: int | None = None, sparsity: float | None = None
+) -> dict[str, torch.Tensor]:
+    """Keep-masks that remove exactly the ``k`` (or ``round(sparsity * total)``) lowest scores
+    across all tensors.
+
+    ``scores`` maps names to *functions* returning a score tensor, so that callers never have to
+    hold all scores (4 bytes each) at once: the selection is a two-level radix select over the
+    float bit patterns (16 high bits, then 16 low bits), then one pass that builds the masks.
+    Peak extra memory is the masks (1 byte per weight) plus one layer's temporaries; nothing is
+    sorted or concatenated.
+    """
+    names = list(scores)
+    total = 0
+    hist_hi = torch.zeros(1 << 16, dtype=torch.int64)
+    for n in names:
+        bits = _bits(scores[n](), n)
+        total += bits.numel()
+        hist_hi += torch.bincount(bits >> 16, minlength=1 << 16).cpu()
+    if k is None:
+        k = n_to_remove(check_sparsity(sparsity), total)
+    if not 0 <= k <= total:
+        raise JunkDNAError(f"cannot remove {k} of {total} weights")
+    if k == 0:
+        return {n: torch.ones_like(scores[n](), dtype=torch.bool) for n in names}
+
+    cum = hist_hi.cumsum(0)
+    hi = int(torch.searchsorted(cum, torch.tensor(k)))  # first bin whose cumsum >= k
+    below = int(cum[hi - 1]) if hi > 0 else 0
+    hist_lo = torch.zeros(1 << 16, dtype=torch.int64)
+    for n in names:
+        bits = _bits(scores[n](), n)
+        sel = bits[(bits >> 16) == hi] & 0xFFFF
+        if sel.numel():
+            hist_lo += torch.bincount(sel, minlength=1 << 16).cpu()
+    cum_lo = hist_lo.cumsum(0)
+    lo = int(torch.searchsorted(cum_lo, torch.tensor(k - below)))
+    threshold = (hi << 16) | lo
+    strictly_below = below + (int(cum_lo[lo - 1]) if lo > 0 else 0)
+    ties_left = k - strictly_below  # how many of the scores equal to the threshold go (>= 1)
+
+    masks: dict[str, torch.Tensor] = {}
+    for n in names:
+        s = scores[n]()
+        bits = _bits(s, n)
+        keep = bits > threshold
+        if ties_left > 0:
+            eq = bits == threshold
+            n_eq = int(eq.sum())
+            if n_eq:
+                # Remove the first `ties_left` equal scores in row-major order, keep the rest.
+                keep |= eq & (eq.cumsum(0) > ties_left)
+                ties_left -= min(n_eq, ties_left)
+        else:
+            keep |= bits == threshold
+        masks[n] = keep.view(s.shape)
+    return masks
+
+
+def select_global(scores: Mapping[str, ScoreFn], sparsity: float) -> dict[str, torch.Tensor]:
+    """One threshold over all tensors (the paper's default for RoBERTa and mBART)."""
+    return select_smallest(scores, sparsity=sparsity)
+
+
+def select_layer(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """Each matrix at the same sparsity."""
+    return select_smallest({"layer": lambda: scores}, sparsity=sparsity)["layer"]
+
+
+def select_rows(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """Each output row (of an (out, in) matrix) at the same sparsity: Wanda's comparison group."""
+    if scores.dim() != 2:
+        raise JunkDNAError(
+            f"row selection needs a 2-D (out, in) score matrix, got {scores.dim()}-D"
+        )
+    _bits(scores, "row scores")  # validation only
+    k = n_to_remove(sparsity, scores.shape[1])
+    keep = torch.ones_like(scores, dtype=torch.bool)
+    if k:
+        order = torch.sort(scores.float(), dim=1, stable=True).indices  # (out, in), ascending
+        keep.scatter_(1, order[:, :k], False)
+    return keep
+
+
+# ----------------------------------------------------------------------------- N:M
+
+
+def select_nm(scores: torch.Tensor, n: int, m: int, name: str = "layer") -> torch.Tensor:
+    """Keep the N highest scores in every M consecutive inputs of each row of (out, in) scores."""
+    if scores.dim() != 2:
+        raise JunkDNAError(f"N:M selection needs a 2-D (out, in) matrix for {name!r}")
+    rows, cols = scores.shape
+    if cols % m:
+        raise JunkDNAError(
+            f"{n}:{m} does not fit layer {name!r}: its input size {cols} is not a multiple of {m}"
+        )
+    _bits(scores, name)
+    groups = scores.float().reshape(rows, cols // m, m)  # (rows, cols/M, M)
+    # Stable ascending sort inside each group: the M-N lowest (earlier position first on ties) go.
+    order = torch.sort(groups, dim=-1, stable=True).indices[..., : m - n]  # (rows, cols/M, M-N)
+    keep = torch.ones_like(groups, dtype=torch.bool)
+    keep.scatter_(-1, order, False)
+    return keep.reshape(rows, cols)
+
+
+def is_nm(keep: torch.Tensor, n: int, m: int) -> bool:
+    """True when every group of M consecutive inputs keeps exactly N (for (out, in) masks)."""
+    rows, cols = keep.shape
+    if cols % m:
+        return False
+    return bool((keep.reshape(rows, cols // m, m).sum(-1) == n).all())
+
+
+# ----------------------------------------------------------------------------- rule
+
+
+@dataclass(frozen=True)
+class MaskRule:
+    """What a per-layer selection must produce: structure, scope and sparsity, validated."""
+
+    sparsity: float
+    structure: Structure = Structure()
+    scope: str = "layer"
+
+    def __post_init__(self) -> None:
+        check_sparsity(self.sparsity)
+        if self.scope not in SCOPES:
+            raise JunkDNAError(f"unknown scope {self.scope!r}; valid: {', '.join(SCOPES)}")
+        if self.structure.is_nm and abs(self.sparsity - self.structure.sparsity) > 1e-9:
+            raise JunkDNAError(
+                f"structure {self.structure} fixes the sparsity at {self.structure.sparsity:g}, "
+                f"but sparsity {self.sparsity:g} was asked for; omit the sparsity or make them match"
+            )
+
+    def select(self, scores: torch.Tensor, name: str = "layer") -> torch.Tensor:
+        """Keep-mask for one (out, in) score matrix. ``global`` scope is not a per-layer rule."""
+        if self.structure.is_nm:
+            return select_nm(scores, self.structure.n, self.structure.m, name)
+        if self.scope == "row":
+            return select_rows(scores, self.sparsity)
+        if self.scope == "layer":
+            return select_layer(scores, self.sparsity)
+        raise JunkDNAError(f"scope 'global' cannot be applied to layer {name!r} on its own")

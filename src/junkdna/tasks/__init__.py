@@ -1,0 +1,1 @@
+"""Tasks: declarative specs, data sources, metrics, difficulty metadata."""

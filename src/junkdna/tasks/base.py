@@ -1,0 +1,27 @@
+"""What the training loop and the evaluators receive: one task's prepared data.
+
+``TaskData`` is the contract between the task registry (which builds it from a spec and a
+difficulty setting) and the transfer/evaluation code (which only consumes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+HEAD_KINDS = ("classification", "regression", "seq2seq", "causal-lm")
+
+
+@dataclass
+class TaskData:
+    name: str
+    head: str  # one of HEAD_KINDS
+    train: Any  # datasets.Dataset
+    validation: Any  # datasets.Dataset (used for the reported metric)
+    text_fields: tuple[str, ...]  # one field, or two for sentence pairs
+    label_field: str  # class id (int), score (float) or target text
+    metric: str  # name in junkdna.tasks.metrics.METRICS; its first key is the primary metric
+    num_labels: int | None = None
+    label_names: tuple[str, ...] | None = None
+    test: Any = None
+    info: dict[str, Any] = field(default_factory=dict)  # provenance: source, split rule, sizes
