@@ -11,11 +11,8 @@ import sys
 from junkdna import __version__
 from junkdna.errors import JunkDNAError
 
-# Command name -> module in junkdna.commands. Modules are imported only when used (fast --help).
-COMMANDS = {
-    "prune": "prune",
-    "demo": "demo",
-}
+# Modules in junkdna.commands, each adding one command (its name is the module's command name).
+COMMANDS = ["prune", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"junkdna {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in COMMANDS.items():
+    for module in COMMANDS:
         mod = importlib.import_module(f"junkdna.commands.{module}")
         p = mod.add_parser(sub)
         p.set_defaults(_run=mod.run)
