@@ -140,7 +140,11 @@ class MaskSet(Mapping[str, torch.Tensor]):
         from safetensors.torch import save_file
 
         path = Path(path)
-        meta = {"format": FORMAT, "metadata": json.dumps(self.metadata, sort_keys=True)}
+        meta = {
+            "format": FORMAT,
+            "metadata": json.dumps(self.metadata, sort_keys=True),
+            "order": json.dumps(list(self.masks)),  # safetensors sorts keys; keep forward order
+        }
         tensors = {n: m.contiguous().cpu() for n, m in self.masks.items()}
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata=meta)
@@ -165,6 +169,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
             raise JunkDNAError(f"{str(path)!r} is not a junkdna mask file (format {FORMAT})")
         try:
             metadata = json.loads(header.get("metadata", "{}"))
+            order = json.loads(header.get("order", "[]"))
         except json.JSONDecodeError as e:
             raise JunkDNAError(f"mask file {str(path)!r} has corrupt metadata: {e}") from e
-        return cls(masks, metadata)
+        if sorted(order) != sorted(masks):
+            raise JunkDNAError(f"mask file {str(path)!r} is inconsistent: names do not match")
+        return cls({n: masks[n] for n in order}, metadata)

@@ -145,7 +145,9 @@ def load_model(
         labels = 1 if head == "regression" else (num_labels or 2)
         extra = {"problem_type": "regression"} if head == "regression" else {}
         cls = tf.AutoModelForSequenceClassification
-        kwargs = {"num_labels": labels, **extra, **kwargs}
+        # A checkpoint that already has a head of another size (e.g. 2 labels vs 3) gets a fresh
+        # one: task heads are never part of what we study.
+        kwargs = {"num_labels": labels, "ignore_mismatched_sizes": True, **extra, **kwargs}
     elif head == "causal-lm":
         cls = tf.AutoModelForCausalLM
     elif head == "seq2seq":

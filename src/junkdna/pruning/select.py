@@ -119,32 +119,37 @@ def select_smallest(
     cum = hist_hi.cumsum(0)
     hi = int(torch.searchsorted(cum, torch.tensor(k)))  # first bin whose cumsum >= k
     below = int(cum[hi - 1]) if hi > 0 else 0
-    hist_lo = torch.zeros(1 << 16, dtype=torch.int64)
+    # Low 16 bits of the entries in bin `hi`; the others go to an overflow bin 65536. (An
+    # elementwise `where` is much faster than boolean indexing, which has to compact.)
+    hist_lo = torch.zeros((1 << 16) + 1, dtype=torch.int64)
     for n in names:
         bits = _bits(scores[n](), n)
-        sel = bits[(bits >> 16) == hi] & 0xFFFF
-        if sel.numel():
-            hist_lo += torch.bincount(sel, minlength=1 << 16).cpu()
-    cum_lo = hist_lo.cumsum(0)
+        low = torch.where((bits >> 16) == hi, bits & 0xFFFF, 1 << 16)
+        hist_lo += torch.bincount(low, minlength=(1 << 16) + 1).cpu()
+    cum_lo = hist_lo[: 1 << 16].cumsum(0)
     lo = int(torch.searchsorted(cum_lo, torch.tensor(k - below)))
     threshold = (hi << 16) | lo
     strictly_below = below + (int(cum_lo[lo - 1]) if lo > 0 else 0)
-    ties_left = k - strictly_below  # how many of the scores equal to the threshold go (>= 1)
+    n_equal = int(hist_lo[lo])
+    ties_left = k - strictly_below  # how many of the n_equal scores equal to the threshold go
 
     masks: dict[str, torch.Tensor] = {}
     for n in names:
         s = scores[n]()
         bits = _bits(s, n)
-        keep = bits > threshold
-        if ties_left > 0:
+        if ties_left == n_equal:  # every score equal to the threshold goes (no partial tie)
+            keep = bits > threshold
+        elif ties_left == 0:  # the partial tie was resolved in earlier layers
+            keep = bits >= threshold
+        else:
+            keep = bits > threshold
             eq = bits == threshold
-            n_eq = int(eq.sum())
+            n_eq = int(torch.count_nonzero(eq))
             if n_eq:
                 # Remove the first `ties_left` equal scores in row-major order, keep the rest.
                 keep |= eq & (eq.cumsum(0) > ties_left)
                 ties_left -= min(n_eq, ties_left)
-        else:
-            keep |= bits == threshold
+                n_equal -= n_eq
         masks[n] = keep.view(s.shape)
     return masks
 
