@@ -18,6 +18,8 @@ from junkdna.errors import JunkDNAError
 from junkdna.masks import MaskSet
 from junkdna.models import Prunable, model_id, parameters_by_name, prunable_weights
 from junkdna.pruning import magnitude as _magnitude  # noqa: F401  (registers the criterion)
+from junkdna.pruning import sparsegpt as _sparsegpt  # noqa: F401
+from junkdna.pruning import wanda as _wanda  # noqa: F401
 from junkdna.pruning.base import CRITERIA, Criterion
 from junkdna.pruning.select import MaskRule, Structure, check_sparsity, select_global
 

@@ -1,0 +1,173 @@
+"""SparseGPT (Frantar & Alistarh, 2023): prune with the layer-wise OBS solver and update the kept
+weights so that the layer's output on the calibration data changes as little as possible.
+
+For a layer with weight W (rows, cols) and inputs X (cols, n): H = (2/n) X X^T. Columns are
+processed left to right; pruning column i (error e = (w - q) / [H^-1]_ii) is compensated by the
+not yet processed columns through row i of U, the upper Cholesky factor of H^-1 (the OBS update
+restricted to the remaining columns). Updates inside a block of ``blocksize`` columns are applied
+column by column; the rest of the matrix receives the block's errors in one matmul (lazy update).
+The mask is chosen adaptively per block from w^2 / U_ii^2 just before the block is processed.
+Cost per layer: O(cols^3) for the inverse plus O(rows * cols^2) for the updates.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from junkdna.errors import JunkDNAError
+from junkdna.pruning.base import register
+from junkdna.pruning.calibration import CalibrationCriterion, flat_inputs
+from junkdna.pruning.select import MaskRule, select_layer, select_nm, select_rows
+
+DAMP_RETRIES = 3  # after the first attempt, dampening x10 each time
+
+
+class Hessian:
+    """H = (2/n) X X^T over all n calibration tokens, (in, in) fp32, updated batch by batch."""
+
+    def __init__(self, in_features: int, device: torch.device | str = "cpu"):
+        self.h = torch.zeros(in_features, in_features, dtype=torch.float32, device=device)
+        self.n = 0
+
+    def add(self, x: torch.Tensor) -> None:
+        rows, _ = flat_inputs(x)  # (tokens, in) fp32
+        if rows.shape[0] == 0:
+            return
+        total = self.n + rows.shape[0]
+        self.h.mul_(self.n / total).addmm_(rows.T, rows, alpha=2.0 / total)
+        self.n = total
+
+
+@register
+class SparseGPT(CalibrationCriterion):
+    name = "sparsegpt"
+    updates_weights = True
+    default_scope = "layer"
+    option_defaults = {"batch_size": 8, "damp": 0.01, "blocksize": 128}
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.damp_retries: dict[str, float] = {}
+
+    def check_options(self) -> None:
+        super().check_options()
+        damp, bs = self.options["damp"], self.options["blocksize"]
+        if isinstance(damp, bool) or not isinstance(damp, int | float) or not 0 <= damp < math.inf:
+            raise JunkDNAError(f"sparsegpt option damp must be a number >= 0, got {damp!r}")
+        if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+            raise JunkDNAError(f"sparsegpt option blocksize must be a positive integer, got {bs!r}")
+
+    def new_stats(self, in_features: int, device: torch.device) -> Hessian:
+        return Hessian(in_features, device)
+
+    def score(self, weight: torch.Tensor, stats: Hessian | torch.Tensor = None) -> torch.Tensor:
+        """One-shot OBS saliency w^2 / [U]_jj^2 (no updates); ``prune_layer`` is what prunes."""
+        h = stats.h if isinstance(stats, Hessian) else stats
+        if h is None:
+            raise JunkDNAError("sparsegpt needs the layer's Hessian")
+        u, _ = inverse_cholesky(h.float().clone(), float(self.options["damp"]), "layer")
+        return weight.square() / u.diagonal().square()[None, :]
+
+    def prune_layer(self, weight, stats: Hessian, rule: MaskRule, name: str):
+        damp = float(self.options["damp"])
+        new, keep, used = solve(weight, stats.h, rule, self.options["blocksize"], damp, name)
+        if used != damp:
+            self.damp_retries[name] = used
+        return keep, new
+
+    def summary(self) -> dict[str, Any]:
+        return {"damp_retries": dict(self.damp_retries)} if self.damp_retries else {}
+
+
+def inverse_cholesky(h: torch.Tensor, damp: float, name: str) -> tuple[torch.Tensor, float]:
+    """Upper Cholesky factor of (H + damp * mean(diag H) * I)^-1, and the dampening used.
+
+    When a factorisation fails, the dampening grows x10 (from at least 1e-3), a few times; then
+    a JunkDNAError names the layer. ``h`` is modified in place.
+    """
+    if not bool(torch.isfinite(h).all()):
+        raise JunkDNAError(
+            f"sparsegpt: the Hessian of layer {name!r} has NaN or infinite entries "
+            "(non-finite activations in the calibration forward pass)"
+        )
+    mean_diag = h.diagonal().mean()
+    fracs = [damp] + [max(damp, 1e-4) * 10**k for k in range(1, DAMP_RETRIES + 1)]
+    added = 0.0
+    for frac in fracs:
+        h.diagonal().add_((frac - added) * mean_diag)
+        added = frac
+        lower, info = torch.linalg.cholesky_ex(h)
+        if int(info) == 0:
+            upper, info = torch.linalg.cholesky_ex(torch.cholesky_inverse(lower), upper=True)
+            if int(info) == 0 and bool(torch.isfinite(upper).all()):
+                return upper, frac
+    raise JunkDNAError(
+        f"sparsegpt: the Hessian of layer {name!r} is not positive definite even with dampening "
+        f"{fracs[-1]:g} x its mean diagonal; check the calibration data or raise option damp"
+    )
+
+
+def solve(
+    weight: torch.Tensor,
+    hessian: torch.Tensor,
+    rule: MaskRule,
+    blocksize: int = 128,
+    damp: float = 0.01,
+    name: str = "layer",
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Prune one (rows, cols) weight given its (cols, cols) Hessian.
+
+    Returns the new fp32 weight (zeros where pruned), the keep mask, and the dampening used.
+    Unstructured: exactly round(s * rows * width) of each column block go (scope ``layer``), or
+    round(s * width) of each row of it (scope ``row``). N:M: N of every M consecutive columns
+    are kept, chosen when the solver reaches the group.
+    """
+    w = weight.detach().float().clone()
+    rows, cols = w.shape
+    h = hessian.detach().float().clone()
+    if h.shape != (cols, cols):
+        raise JunkDNAError(f"sparsegpt: Hessian {tuple(h.shape)} does not fit layer {name!r}")
+    st = rule.structure
+    if rule.scope == "global" and not st.is_nm:
+        raise JunkDNAError("sparsegpt selects per layer; scope 'global' is not supported")
+    if st.is_nm and (cols % st.m or blocksize % st.m):
+        raise JunkDNAError(
+            f"{st} does not fit layer {name!r}: its input size {cols} and the blocksize "
+            f"{blocksize} must be multiples of {st.m}"
+        )
+    dead = h.diagonal() == 0  # inputs that were always 0: their weights cannot matter
+    h.diagonal()[dead] = 1.0
+    w[:, dead] = 0.0
+    u, used = inverse_cholesky(h, damp, name)
+    del h
+    keep = torch.ones_like(w, dtype=torch.bool)
+    for i1 in range(0, cols, blocksize):
+        i2 = min(i1 + blocksize, cols)
+        errs = _solve_block(w[:, i1:i2], u[i1:i2, i1:i2], keep[:, i1:i2], rule, name)
+        w[:, i2:].sub_(errs @ u[i1:i2, i2:])  # lazy update of everything right of the block
+    return w.mul_(keep), keep, used
+
+
+def _solve_block(w1, u1, keep1, rule: MaskRule, name: str) -> torch.Tensor:
+    """Process columns of one block in place (w1, keep1: views); return errors (rows, width)."""
+    d = u1.diagonal()  # (width,)
+    st = rule.structure
+    if not st.is_nm:
+        saliency = w1.square() / d.square()[None, :]  # (rows, width)
+        select = select_rows if rule.scope == "row" else select_layer
+        keep1.copy_(select(saliency, rule.sparsity))
+    errs = torch.zeros_like(w1)
+    for i in range(w1.shape[1]):
+        if st.is_nm and i % st.m == 0:
+            group = w1[:, i : i + st.m].square() / d[i : i + st.m].square()[None, :]  # (rows, M)
+            keep1[:, i : i + st.m] = select_nm(group, st.n, st.m, name)
+        col = w1[:, i]
+        q = col * keep1[:, i]
+        err = (col - q) / d[i]  # (rows,)
+        w1[:, i:].addr_(err, u1[i, i:], alpha=-1.0)  # OBS update of the remaining columns
+        w1[:, i] = q
+        errs[:, i] = err
+    return errs
