@@ -1,0 +1,227 @@
+"""The Junk DNA hypothesis as a test: does a task's difficulty predict how much sparsity it takes?
+
+Prediction: harder tasks (a larger difficulty measure) tolerate less sparsity, i.e. a *negative*
+Spearman rank correlation between difficulty and achievable sparsity (or normalized AUC).
+
+* Points: one per (task, level) curve of an achievable-sparsity table, within a test group
+  (``TEST_KEYS``: model, difficulty setting, method, structure, scope, regime) so that one test
+  never mixes difficulty measures of different settings or pruning configurations.
+* Difficulty measure of a point: the ``difficulty_value`` column where the study supplies one,
+  otherwise the setting's entry in ``DIFFICULTY_MEASURES`` (e.g. 1 / training fraction for
+  data adequacy); a point without either has no measure and its group is "not testable".
+* p-value: two-sided permutation test of Spearman's rho; exact enumeration of all n! orderings for
+  n <= ``EXACT_MAX_N``, otherwise a seeded Monte Carlo estimate (1 + hits) / (1 + n_perm).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from junkdna.errors import JunkDNAError
+from junkdna.registry import Registry
+
+EXACT_MAX_N = 8
+TEST_KEYS = ("model", "difficulty", "method", "structure", "scope", "regime")
+POINT_KEYS = ("model", "task", "difficulty", "level")
+TARGETS = {"achievable": "achievable sparsity", "auc": "area under the normalized curve"}
+TIE_TOL = 1e-12
+
+# name of a difficulty setting -> (level, dense score, human score) -> difficulty (larger = harder)
+Measure = Callable[[str, float, float], float]
+DIFFICULTY_MEASURES: Registry[tuple[str, Measure]] = Registry("difficulty measure")
+DIFFICULTY_MEASURES.add("data_adequacy", ("1 / training fraction", lambda lv, d, h: 1 / float(lv)))
+DIFFICULTY_MEASURES.add(
+    "external_info",
+    (
+        "closed-book (1) vs open-book (0)",
+        lambda lv, d, h: {"open-book": 0.0, "closed-book": 1.0}[lv],
+    ),
+)
+DIFFICULTY_MEASURES.add(
+    "across_tasks",
+    ("normalized human-model gap (%)", lambda lv, d, h: (h - d) / h * 100 if h else math.nan),
+)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    rho: float
+    p_value: float
+    n: int
+    test: str  # "exact", "monte-carlo" or "undefined"
+    n_permutations: int
+    min_p: float  # the smallest p-value this test could report at this n (exact method only)
+    ties_x: int  # number of values sharing a rank with another value
+    ties_y: int
+
+
+def _n_tied(v: np.ndarray) -> int:
+    _, counts = np.unique(np.round(v / TIE_TOL) * TIE_TOL, return_counts=True)
+    return int(counts[counts > 1].sum())
+
+
+def _rho_rows(rx: np.ndarray, ry_perms: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ranks ``rx`` (n,) with each row of ``ry_perms`` (m, n)."""
+    a = rx - rx.mean()
+    b = ry_perms - ry_perms.mean(axis=1, keepdims=True)
+    return (b @ a) / (np.sqrt((a * a).sum()) * np.sqrt((b * b).sum(axis=1)))
+
+
+def spearman_permutation(
+    x, y, *, n_perm: int = 9999, seed: int = 0, exact_max_n: int = EXACT_MAX_N
+) -> Correlation:
+    """Spearman's rho (average ranks for ties) with a two-sided permutation p-value."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise JunkDNAError(f"x and y must be 1-D of equal length, got {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise JunkDNAError("x and y must be finite")
+    n = len(x)
+    ties = (_n_tied(x), _n_tied(y)) if n else (0, 0)
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return Correlation(math.nan, math.nan, n, "undefined", 0, math.nan, *ties)
+    rx, ry = rankdata(x), rankdata(y)
+    rho = float(_rho_rows(rx, ry[None, :])[0])
+    if n <= exact_max_n:
+        perms = np.array(list(itertools.permutations(range(n))))  # (n!, n)
+        null = np.abs(_rho_rows(rx, ry[perms]))
+        p = float(np.mean(null >= abs(rho) - TIE_TOL))
+        min_p = float(np.mean(null >= null.max() - TIE_TOL))
+        return Correlation(rho, p, n, "exact", len(perms), min_p, *ties)
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(ry, (n_perm, 1)), axis=1)  # (n_perm, n)
+    hits = int(np.sum(np.abs(_rho_rows(rx, perms)) >= abs(rho) - TIE_TOL))
+    p = (1 + hits) / (1 + n_perm)
+    return Correlation(rho, p, n, "monte-carlo", n_perm, 1 / (1 + n_perm), *ties)
+
+
+def difficulty_points(achievable: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """Attach a difficulty measure to each achievable-sparsity row, from the dense references of
+    ``results`` (a validated table): columns dense_score, baseline, human_score, difficulty_value
+    (NaN where unknown) and measure (its description)."""
+    from junkdna.analysis.normalize import is_reference
+
+    refs = results[is_reference(results)]
+    info = refs.groupby(list(POINT_KEYS), dropna=False).agg(
+        dense_score=("score", "mean"),
+        baseline=("baseline", "max"),
+        human_score=("human_score", "max"),
+        given_value=("difficulty_value", "max"),
+    )
+    points = achievable.merge(info.reset_index(), on=list(POINT_KEYS), how="left")
+    values, measures = [], []
+    for row in points.itertuples():
+        if np.isfinite(row.given_value):
+            values.append(float(row.given_value))
+            measures.append("difficulty_value")
+        elif row.difficulty in DIFFICULTY_MEASURES:
+            name, fn = DIFFICULTY_MEASURES.get(row.difficulty)
+            try:
+                values.append(float(fn(row.level, row.dense_score, row.human_score)))
+            except (KeyError, ValueError, TypeError, ZeroDivisionError):
+                values.append(math.nan)
+            measures.append(name)
+        else:
+            values.append(math.nan)
+            measures.append("none")
+    return points.drop(columns="given_value").assign(difficulty_value=values, measure=measures)
+
+
+def test_hypothesis(
+    points: pd.DataFrame,
+    *,
+    target: str = "achievable",
+    alpha: float = 0.05,
+    n_perm: int = 9999,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One test per group of ``difficulty_points`` rows; columns: the group keys, the fields of
+    ``Correlation``, target, alpha, caveat counts and ``verdict`` (one plain sentence)."""
+    if target not in TARGETS:
+        raise JunkDNAError(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
+    keys = [k for k in TEST_KEYS if k in points.columns]
+    rows = []
+    for key, group in points.groupby(keys, sort=True, dropna=False):
+        usable = group[np.isfinite(group["difficulty_value"]) & np.isfinite(group[target])]
+        corr = spearman_permutation(
+            usable["difficulty_value"], usable[target], n_perm=n_perm, seed=seed
+        )
+        row = dict(zip(keys, key, strict=True)) | asdict(corr)
+        row |= {
+            "target": target,
+            "alpha": alpha,
+            "measure": ", ".join(sorted(set(usable["measure"]))) or "none",
+            "n_curves": len(group),
+            "n_without_measure": int((~np.isfinite(group["difficulty_value"])).sum()),
+            "min_seeds": int(group["n_seeds"].min()),
+            "n_never_drops": int(group["never_drops"].sum()) if target == "achievable" else 0,
+            "n_at_baseline": int((group["dense_score"] <= group["baseline"]).sum()),
+        }
+        row["verdict"] = verdict_sentence(row)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+test_hypothesis.__test__ = False  # not a pytest test despite its name
+
+
+def _caveats(t: dict) -> list[str]:
+    out = []
+    if t["test"] == "exact" and t["min_p"] > t["alpha"]:
+        out.append(
+            f"with {t['n']} points no ordering can reach p < {t['alpha']:g} "
+            f"(smallest attainable p = {t['min_p']:.2g})"
+        )
+    if t["min_seeds"] <= 1:
+        out.append("a single seed per curve, so the values carry no interval")
+    elif t["min_seeds"] < 3:
+        out.append(f"only {t['min_seeds']} seeds per curve")
+    if t["ties_y"]:
+        out.append(f"{t['ties_y']} of {t['n']} {TARGETS[t['target']]} values are tied")
+    if t["n_never_drops"]:
+        out.append(
+            f"{t['n_never_drops']} curve(s) never fell below the threshold, so their achievable "
+            "sparsity is only a lower bound"
+        )
+    if t["n_at_baseline"]:
+        out.append(f"{t['n_at_baseline']} dense model(s) score at or below their baseline")
+    if t["n_without_measure"]:
+        out.append(f"{t['n_without_measure']} curve(s) lack a difficulty measure")
+    return out
+
+
+def verdict_sentence(t: dict) -> str:
+    """One sentence: the finding, its evidence, and its caveats."""
+    what = TARGETS[t["target"]]
+    context = (
+        f"{t.get('model', '?')}, {t.get('difficulty', '?')}, {t.get('method', '?')} "
+        f"{t.get('structure', '?')}, {t.get('regime', '?')} regime"
+    )
+    caveats = _caveats(t)
+    tail = f"; caveats: {'; '.join(caveats)}." if caveats else "."
+    if t["test"] == "undefined":
+        why = (
+            f"only {t['n']} point(s) with a difficulty measure (at least 3 needed)"
+            if t["n"] < 3
+            else f"the difficulty measure or the {what} is the same for every point"
+        )
+        return f"Not testable ({context}): {why}{tail}"
+    evidence = (
+        f"Spearman rho = {t['rho']:+.2f} between difficulty ({t['measure']}) and {what} over "
+        f"{t['n']} task/level points, two-sided permutation p = {t['p_value']:.3g} "
+        f"({t['test']}, {t['n_permutations']} orderings)"
+    )
+    if t["p_value"] < t["alpha"] and t["rho"] < 0:
+        head = "Supported: harder tasks tolerate less sparsity"
+    elif t["p_value"] < t["alpha"]:
+        head = "Contradicted: harder tasks tolerate more sparsity"
+    else:
+        head = f"Not significant: no evidence that difficulty predicts the {what}"
+    return f"{head} ({context}; {evidence}){tail}"

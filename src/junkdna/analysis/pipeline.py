@@ -1,0 +1,82 @@
+"""One call from a results table to every derived table: ``analyze(results) -> Analysis``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from junkdna.analysis.achievable import achievable_sparsity
+from junkdna.analysis.hypothesis import difficulty_points, test_hypothesis
+from junkdna.analysis.normalize import match_references, summarize, validate_results
+from junkdna.analysis.tables import references_table
+
+NO_DATA = (
+    "Not testable: the study has no completed sparse runs with a dense reference, so there is "
+    "nothing to relate to difficulty."
+)
+
+
+@dataclass
+class Analysis:
+    results: pd.DataFrame  # validated copy of the input
+    normalized: pd.DataFrame  # one row per normalized run (see normalize.match_references)
+    unmatched: pd.DataFrame  # done runs without a usable dense reference, with a reason
+    summary: pd.DataFrame  # normalized mean/CI per curve point
+    score_summary: pd.DataFrame  # raw score mean/CI per curve point
+    references: pd.DataFrame  # dense reference per (model, task, difficulty, level)
+    achievable: pd.DataFrame  # per curve: achievable sparsity, AUC, intervals
+    points: pd.DataFrame  # achievable rows with their difficulty measure
+    tests: pd.DataFrame  # hypothesis tests on achievable sparsity
+    auc_tests: pd.DataFrame  # the same on the normalized AUC
+    epsilon: float
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.results[self.results["status"] == "failed"]
+
+    def verdict(self) -> str:
+        return headline(self.tests)
+
+
+def headline(tests: pd.DataFrame) -> str:
+    """The verdict of the most informative test: testable first, then most points, then the
+    smallest p-value."""
+    if tests is None or tests.empty:
+        return NO_DATA
+    ranked = tests.assign(
+        _testable=tests["test"] != "undefined", _p=tests["p_value"].fillna(2.0)
+    ).sort_values(["_testable", "n", "_p"], ascending=[False, False, True], kind="stable")
+    return str(ranked["verdict"].iloc[0])
+
+
+def analyze(
+    results: pd.DataFrame,
+    *,
+    epsilon: float = 0.01,
+    rule: str = "prefix",
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    n_perm: int = 9999,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> Analysis:
+    df = validate_results(results)
+    normalized, unmatched = match_references(df)
+    boot = {"confidence": confidence, "n_boot": n_boot, "seed": seed}
+    achievable = achievable_sparsity(normalized, epsilon=epsilon, rule=rule, **boot)
+    points = difficulty_points(achievable, df)
+    test = {"alpha": alpha, "n_perm": n_perm, "seed": seed}
+    return Analysis(
+        results=df,
+        normalized=normalized,
+        unmatched=unmatched,
+        summary=summarize(normalized, **boot),
+        score_summary=summarize(normalized, value="score", **boot),
+        references=references_table(df),
+        achievable=achievable,
+        points=points,
+        tests=test_hypothesis(points, target="achievable", **test),
+        auc_tests=test_hypothesis(points, target="auc", **test),
+        epsilon=epsilon,
+    )

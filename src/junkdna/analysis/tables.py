@@ -1,0 +1,117 @@
+"""Tables: the dense references, the Table 1-style difficulty table, and Markdown/HTML rendering."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from junkdna.analysis.normalize import is_reference
+from junkdna.analysis.plots import is_nm
+
+POINT = ["model", "task", "difficulty", "level"]
+
+
+def references_table(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, task, difficulty, level) of a validated table: the dense reference's
+    metric, mean score over seeds, seed count, baseline and human score (NaN when unknown)."""
+    refs = results[is_reference(results)]
+    return (
+        refs.groupby(POINT, sort=True)
+        .agg(
+            metric=("metric", "first"),
+            dense_score=("score", "mean"),
+            dense_seeds=("seed", "nunique"),
+            baseline=("baseline", "max"),
+            human_score=("human_score", "max"),
+        )
+        .reset_index()
+    )
+
+
+def _human(human_scores: Mapping | None, task: str, level: str, fallback: float) -> float:
+    if not human_scores:
+        return fallback
+    for key in ((task, level), task):
+        if key in human_scores:
+            return float(human_scores[key])
+    return fallback
+
+
+def _interval(row) -> str:
+    if row.achievable_low == row.achievable_high:
+        return f"{row.achievable:g}" + ("+" if row.never_drops else "")
+    plus = "+" if row.never_drops else ""
+    return f"{row.achievable:g}{plus} [{row.achievable_low:g}, {row.achievable_high:g}]"
+
+
+def difficulty_table(
+    results: pd.DataFrame,
+    achievable: pd.DataFrame | None = None,
+    human_scores: Mapping | None = None,
+) -> pd.DataFrame:
+    """Table 1: task, level, human score, dense score, baseline, normalized gap
+    (human - dense) / human * 100, and the achievable sparsity of every unstructured configuration
+    (``"0.3 [0.2, 0.4]"``; a trailing ``+`` marks a lower bound: the curve never dropped).
+
+    Human scores come from ``human_scores`` ({task or (task, level): score}) or else from the
+    table's ``human_score`` column."""
+    table = references_table(results)
+    table["human_score"] = [
+        _human(human_scores, r.task, r.level, r.human_score) for r in table.itertuples()
+    ]
+    table["normalized_gap_pct"] = (
+        (table["human_score"] - table["dense_score"]) / table["human_score"] * 100
+    )
+    if achievable is not None and len(achievable):
+        ach = achievable[~achievable["structure"].map(is_nm)].copy()
+        ach["config"] = (
+            "achievable (" + ach["method"] + " " + ach["structure"] + ", " + ach["regime"] + ")"
+        )
+        ach["cell"] = [_interval(r) for r in ach.itertuples()]
+        wide = ach.pivot_table(
+            index=POINT, columns="config", values="cell", aggfunc="first"
+        ).reset_index()
+        wide.columns.name = None
+        table = table.merge(wide, on=POINT, how="left")
+    return table
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float | np.floating):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table (no extra dependency)."""
+    if df.empty:
+        return "_(none)_\n"
+
+    def cell(v) -> str:
+        # Escape what Markdown would interpret: pipes end cells, "<" starts raw HTML.
+        text = _fmt(v).replace("|", "\\|").replace("\n", " ")
+        return text.replace("&", "&amp;").replace("<", "&lt;")
+
+    lines = ["| " + " | ".join(map(cell, df.columns)) + " |"]
+    lines.append("|" + "---|" * len(df.columns))
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_html(df: pd.DataFrame) -> str:
+    """An escaped HTML table."""
+    if df.empty:
+        return "<p><em>(none)</em></p>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
