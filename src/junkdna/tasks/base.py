@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-HEAD_KINDS = ("classification", "regression", "seq2seq", "causal-lm")
+# "multiple-choice": one question, a list of choices, label = index of the right one (CSQA,
+# WinoGrande on the hub, as the paper frames them for RoBERTa).
+HEAD_KINDS = ("classification", "regression", "multiple-choice", "seq2seq", "causal-lm")
 
 
 @dataclass
@@ -25,3 +27,4 @@ class TaskData:
     label_names: tuple[str, ...] | None = None
     test: Any = None
     info: dict[str, Any] = field(default_factory=dict)  # provenance: source, split rule, sizes
+    choices_field: str | None = None  # multiple-choice only: field with the list of choices

@@ -1,0 +1,60 @@
+"""`junkdna tasks [--baselines]`: the task registry with its difficulty metadata."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "tasks",
+        help="list the registered tasks",
+        description="List tasks: head, metric, published human score, source (offline or hub).",
+    )
+    p.add_argument(
+        "--baselines",
+        action="store_true",
+        help="also show, for offline tasks, the majority-class baseline (prepared tasks) and "
+        "the measured dense MiniLM score with its recipe and command",
+    )
+    return p
+
+
+def _human(spec) -> str:
+    return f"{spec.human.value:.3f} {spec.human.key}" if spec.human else "-"
+
+
+def run(args) -> int:
+    from junkdna.tasks.baselines import measured
+    from junkdna.tasks.prepare import prepared_meta
+    from junkdna.tasks.registry import list_specs
+
+    print(f"{'task':<18} {'head':<15} {'metric':<17} {'human':<16} {'where':<8} source")
+    for spec in list_specs():
+        where = "offline" if spec.offline else "hub"
+        print(
+            f"{spec.name:<18} {spec.head:<15} {spec.metric:<17} {_human(spec):<16} {where:<8} "
+            f"{spec.source.describe()}"
+        )
+        if spec.human:
+            print(f"{'':<18} human: {spec.human.citation}")
+        if not (args.baselines and spec.offline):
+            continue
+        meta = prepared_meta(spec)
+        if meta is None:
+            print(f"{'':<18} majority: not prepared (run `junkdna data prepare {spec.name}`)")
+        else:
+            base = meta["majority_baseline"]["validation"]
+            sizes = meta["sizes"]
+            print(
+                f"{'':<18} majority ({meta['majority_label']}): {base:.4f} on validation; "
+                f"sizes train {sizes['train']}, validation {sizes['validation']}, "
+                f"test {sizes['test']}"
+            )
+        m = measured(spec.name)
+        if m is None:
+            print(f"{'':<18} dense minilm: not measured yet")
+        else:
+            print(f"{'':<18} dense {m.model}: {m.score:.4f} ({m.recipe}; {m.date})")
+            print(f"{'':<18}   measured with: {m.command}")
+    return 0

@@ -1,0 +1,1 @@
+"""Offline data sources: archives fetched once into the cache, verified, extracted member by member."""

@@ -1,0 +1,170 @@
+"""The paper's difficulty settings as small objects that compose with any task.
+
+Each setting is a frozen dataclass with a ``name``, its ``params()`` (JSON-able, stored with every
+result) and ``apply(task, seed) -> TaskData``, which returns a new TaskData whose
+``info["difficulty"]`` records the setting. ``from_params(name, params)`` rebuilds one from a
+study file or a stored result.
+
+1. DataAdequacy - how much target-domain training data (here).
+2. majority vs minority domains - generative issue (applies per-domain amounts of data).
+3. external information (open vs closed book) - generative issue (changes the prompts).
+4. HumanModelGap - across tasks: normalized human-model gap (here).
+
+Settings 2 and 3 subclass ``Difficulty`` the same way: fields are their parameters, ``apply``
+transforms the task's splits and calls ``self.record``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from junkdna.errors import JunkDNAError
+from junkdna.registry import Registry
+from junkdna.tasks.base import TaskData
+from junkdna.tasks.splits import nested_order, prefix_size
+
+DIFFICULTIES: Registry[type] = Registry("difficulty setting")
+
+
+def register(cls):
+    DIFFICULTIES.add(cls.name, cls)
+    return cls
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    name: ClassVar[str]
+    setting: ClassVar[int]  # the paper's setting number (1-4)
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def apply(self, task: TaskData, seed: int = 0) -> TaskData:
+        raise NotImplementedError
+
+    def record(self, task: TaskData, seed: int, **changes: Any) -> TaskData:
+        """A copy of `task` with `changes` and this setting stamped into its info."""
+        entry = {"name": self.name, "setting": self.setting, "params": self.params(), "seed": seed}
+        info = {**task.info, "difficulty": entry, **changes.pop("info", {})}
+        return dataclasses.replace(task, info=info, **changes)
+
+
+def from_params(name: str, params: dict[str, Any] | None = None) -> Difficulty:
+    cls = DIFFICULTIES.get(name)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params or {}) - fields)
+    if unknown:
+        raise JunkDNAError(
+            f"difficulty {name!r} has no parameter(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(sorted(fields)) or 'none'}"
+        )
+    return cls(**(params or {}))
+
+
+@register
+@dataclass(frozen=True)
+class DataAdequacy(Difficulty):
+    """Setting 1: keep a seeded, stratified, nested random sample of the training split.
+
+    Give ``fraction`` in (0, 1] or ``examples`` (a count). For one seed, every sample is a prefix
+    of one stratified order, so 10% lies inside 25% inside 70% inside 100%, and a count sample
+    nests with the fractions too. Validation and test are untouched.
+    """
+
+    name: ClassVar[str] = "data_adequacy"
+    setting: ClassVar[int] = 1
+    fraction: float | None = None
+    examples: int | None = None
+
+    def __post_init__(self):
+        if (self.fraction is None) == (self.examples is None):
+            raise JunkDNAError("data_adequacy: give exactly one of fraction or examples")
+        if self.fraction is not None and not 0 < self.fraction <= 1:
+            raise JunkDNAError(f"data_adequacy: fraction must be in (0, 1], got {self.fraction}")
+        if self.examples is not None and (int(self.examples) != self.examples or self.examples < 1):
+            raise JunkDNAError(
+                f"data_adequacy: examples must be a positive integer, got {self.examples}"
+            )
+
+    def indices(self, task: TaskData, seed: int) -> list[int]:
+        n = len(task.train)
+        if self.examples is not None and self.examples > n:
+            raise JunkDNAError(
+                f"data_adequacy: {self.examples} examples asked, {task.name!r} has {n}"
+            )
+        stratify = task.head in ("classification", "multiple-choice")
+        labels = task.train[task.label_field] if stratify else None
+        k = prefix_size(self.fraction, self.examples, n)
+        return sorted(nested_order(labels, n, seed)[:k].tolist())
+
+    def apply(self, task: TaskData, seed: int = 0) -> TaskData:
+        idx = self.indices(task, seed)
+        sample = {"train_full": len(task.train), "train_kept": len(idx), "stratified": True}
+        return self.record(task, seed, train=task.train.select(idx), info={"data_adequacy": sample})
+
+
+def normalized_gap(human: float, model: float) -> float:
+    """(human - model) / human * 100: the percentage of human performance the model lacks."""
+    if human == 0:
+        raise JunkDNAError("normalized gap: human score is 0, the gap is undefined")
+    return (human - model) / human * 100.0
+
+
+# The paper's Table 1 inputs, in percent: (human, RoBERTa-large). Human scores are the published
+# ones (GLUE: Nangia & Bowman 2019, QQP as accuracy, STS-B as Pearson; WinoGrande: Sakaguchi et
+# al. 2020; CSQA: Talmor et al. 2019). The paper prints only the gaps; these RoBERTa-large scores
+# are the one-decimal values that reproduce every printed gap to two decimals (CSQA needs 72.02
+# against the published 88.9: the paper's own rounding of its dev score).
+PAPER_TABLE1: dict[str, tuple[float, float]] = {
+    "sst2": (97.8, 96.2),
+    "cola": (66.4, 64.9),
+    "qqp": (80.4, 91.8),
+    "stsb": (92.7, 92.2),
+    "qnli": (91.2, 94.4),
+    "rte": (93.6, 84.3),
+    "winogrande": (94.0, 78.1),
+    "csqa": (88.9, 72.02),
+}
+
+
+def paper_table1() -> dict[str, float]:
+    return {t: round(normalized_gap(h, m), 2) for t, (h, m) in PAPER_TABLE1.items()}
+
+
+@register
+@dataclass(frozen=True)
+class HumanModelGap(Difficulty):
+    """Setting 4: tasks ordered by how far the dense model is from humans (larger = harder).
+
+    ``apply`` leaves the data alone and records the task's human score; ``gap(task, score)``
+    turns a measured dense score (the metric's value, a fraction) into the normalized gap.
+    """
+
+    name: ClassVar[str] = "human_model_gap"
+    setting: ClassVar[int] = 4
+
+    def apply(self, task: TaskData, seed: int = 0) -> TaskData:
+        human = task.info.get("human")
+        if human is None:
+            raise JunkDNAError(
+                f"human_model_gap: task {task.name!r} has no published human score; "
+                "choose a task that has one (see `junkdna tasks`)"
+            )
+        return self.record(task, seed)
+
+    @staticmethod
+    def gap(task: str, scores: dict[str, float] | float) -> float:
+        """Normalized gap of a measured score against the task's human score.
+
+        `scores` is a metric result dict (the human score's key is picked, e.g. QQP accuracy)
+        or a single number in the same units as the human score.
+        """
+        from junkdna.tasks.registry import get_spec
+
+        spec = get_spec(task)
+        if spec.human is None:
+            raise JunkDNAError(f"human_model_gap: task {task!r} has no published human score")
+        value = scores[spec.human.key] if isinstance(scores, dict) else float(scores)
+        return normalized_gap(spec.human.value, value)

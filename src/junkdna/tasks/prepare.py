@@ -1,0 +1,125 @@
+"""Offline tasks: archive member -> rows -> seeded splits -> JSONL in the cache (prepared once).
+
+Layout: ``cache_dir("tasks", NAME, "v" + version)/{train,validation,test}.jsonl`` and
+``meta.json`` (sizes, split rule, label counts, majority baseline). ``meta.json`` is written last,
+so a folder without it is an interrupted preparation and is redone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from junkdna.data import bigbench
+from junkdna.errors import JunkDNAError
+from junkdna.paths import atomic_write_text, cache_dir
+from junkdna.tasks.bigbench_tasks import BUILDERS
+from junkdna.tasks.spec import SPECS, SPLITS, TaskSpec
+from junkdna.tasks.splits import SPLIT_SEED, eval_sizes, split_positions
+
+SPLIT_RULE = (
+    "positions 0..n-1 of the source examples permuted by numpy default_rng({seed}); first "
+    "{n_val} validation, next {n_test} test, rest train (10% each, at most 2,000); rows derived "
+    "from one source example share its split"
+)
+
+
+def task_dir(spec: TaskSpec) -> Path:
+    return cache_dir("tasks", spec.name, f"v{spec.version}")
+
+
+def prepared_meta(spec: TaskSpec) -> dict | None:
+    path = task_dir(spec) / "meta.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _offline(name: str) -> TaskSpec:
+    spec = SPECS.get(name)
+    if not spec.offline:
+        offline = [n for n, s in SPECS.items() if s.offline]
+        raise JunkDNAError(
+            f"task {name!r} comes from the hub ({spec.source.describe()}); only offline tasks "
+            f"are prepared here: {', '.join(offline)}"
+        )
+    return spec
+
+
+def prepare(name: str, archive: bigbench.Archive | None = None, force: bool = False) -> dict:
+    """Prepare one offline task (idempotent); returns its meta."""
+    spec = _offline(name)
+    if not force and (meta := prepared_meta(spec)) is not None:
+        return meta
+    task_json = bigbench.read_json(spec.source.member, archive)
+    examples = task_json.get("examples")
+    if not isinstance(examples, list) or not examples:
+        raise JunkDNAError(f"{spec.source.member} has no 'examples' list: not a BIG-bench task")
+    build = BUILDERS.get(spec.source.builder)
+    rows = list(build(examples, spec, **dict(spec.source.options)))
+    n = len(examples)
+    n_val, n_test = eval_sizes(n)
+    split_of = {}
+    for split, positions in split_positions(n, n_val, n_test).items():
+        split_of.update(dict.fromkeys(positions.tolist(), split))
+    out: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for pos, row in rows:
+        if row is not None:
+            out[split_of[pos]].append(row)
+    meta = _meta(spec, n, n_val, n_test, out, dropped=sum(r is None for _, r in rows))
+    folder = task_dir(spec)
+    for split, split_rows in out.items():
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in split_rows)
+        atomic_write_text(folder / f"{split}.jsonl", text)
+    atomic_write_text(folder / "meta.json", json.dumps(meta, indent=2, ensure_ascii=False))
+    return meta
+
+
+def prepare_many(names: list[str], archive: bigbench.Archive | None = None, force=False) -> list:
+    specs = [_offline(n) for n in names]
+    bigbench.extract([s.source.member for s in specs], archive)  # one pass over the archive
+    return [prepare(s.name, archive, force) for s in specs]
+
+
+def _meta(spec: TaskSpec, n: int, n_val: int, n_test: int, out: dict, dropped: int) -> dict:
+    counts = {s: Counter(r["label"] for r in rows) for s, rows in out.items()}
+    majority = counts["train"].most_common(1)[0][0] if counts["train"] else None
+    baseline = {
+        s: (counts[s][majority] / len(out[s]) if out[s] else None) for s in ("validation", "test")
+    }
+    names = spec.label_names or ()
+    return {
+        "task": spec.name,
+        "version": spec.version,
+        "source": spec.source.describe(),
+        "archive_sha256": bigbench.SHA256,
+        "split_rule": SPLIT_RULE.format(seed=SPLIT_SEED, n_val=n_val, n_test=n_test),
+        "split_seed": SPLIT_SEED,
+        "source_examples": n,
+        "dropped_examples": dropped,
+        "sizes": {s: len(rows) for s, rows in out.items()},
+        "label_counts": {s: {names[k]: c[k] for k in sorted(c)} for s, c in counts.items()},
+        "majority_label": names[majority] if majority is not None else None,
+        "majority_baseline": baseline,
+    }
+
+
+def load_prepared(spec: TaskSpec, archive: bigbench.Archive | None = None) -> dict:
+    """The prepared splits as ``datasets.Dataset`` (preparing first if needed), and the meta."""
+    import datasets
+
+    meta = prepare(spec.name, archive)
+    folder = task_dir(spec)
+    files = {s: str(folder / f"{s}.jsonl") for s in SPLITS}
+    missing = [f for f in files.values() if not Path(f).is_file()]
+    if missing:
+        raise JunkDNAError(f"prepared task {spec.name!r} lacks {', '.join(missing)}; prepare again")
+    splits = {}
+    for split, path in files.items():  # one by one: a broken split is named in the error
+        try:
+            splits[split] = datasets.load_dataset("json", data_files=path, split="train")
+        except Exception as e:
+            raise JunkDNAError(
+                f"prepared split {path} is unreadable ({e}); run `junkdna data prepare "
+                f"{spec.name} --force`"
+            ) from e
+    return {"splits": splits, "meta": meta}

@@ -1,0 +1,91 @@
+"""Look up task specs and turn one (plus a difficulty setting) into ``TaskData``."""
+
+from __future__ import annotations
+
+from junkdna.errors import JunkDNAError
+from junkdna.tasks import bigbench_tasks, glue  # noqa: F401  (registers the specs)
+from junkdna.tasks.base import TaskData
+from junkdna.tasks.spec import SPECS, HubSource, TaskSpec, check_columns
+
+
+def get_spec(name: str) -> TaskSpec:
+    return SPECS.get(name)
+
+
+def list_specs() -> list[TaskSpec]:
+    return [spec for _, spec in SPECS.items()]
+
+
+def load_task(name: str, difficulty=None, seed: int = 0, archive=None) -> TaskData:
+    """Load a task's splits and apply a difficulty setting (e.g. ``DataAdequacy(0.1)``).
+
+    `seed` drives the difficulty's sampling (not the offline split, which is fixed per task).
+    `archive` overrides where the BIG-bench archive is (tests pass a small local copy).
+    """
+    spec = get_spec(name)
+    if spec.offline:
+        from junkdna.tasks.prepare import load_prepared
+
+        loaded = load_prepared(spec, archive)
+        splits, info = loaded["splits"], dict(loaded["meta"])
+    else:
+        splits, info = _load_hub(spec), {"source": spec.source.describe()}
+    for split, ds in splits.items():
+        check_columns(ds, spec, split)
+    info.update(version=spec.version, metric=spec.metric)
+    if spec.human is not None:
+        info["human"] = {
+            "value": spec.human.value,
+            "key": spec.human.key,
+            "citation": spec.human.citation,
+        }
+    task = TaskData(
+        name=spec.name,
+        head=spec.head,
+        train=splits["train"],
+        validation=splits["validation"],
+        text_fields=spec.text_fields,
+        label_field=spec.label_field,
+        metric=spec.metric,
+        num_labels=spec.num_labels,
+        label_names=spec.label_names,
+        test=splits.get("test"),
+        info=info,
+        choices_field=spec.choices_field,
+    )
+    if difficulty is not None:
+        task = difficulty.apply(task, seed)
+    return task
+
+
+def _load_hub(spec: TaskSpec) -> dict:
+    import datasets
+
+    source: HubSource = spec.source
+    try:
+        raw = datasets.load_dataset(source.path, source.config)
+    except Exception as e:  # offline, unknown id, ...: say what to do instead
+        raise JunkDNAError(
+            f"task {spec.name!r}: could not load {source.describe()} from the hub ({e}). "
+            "Without the hub, use an offline task (see `junkdna tasks`)."
+        ) from e
+    out = {}
+    for ours, theirs in source.splits.items():
+        if theirs not in raw:
+            raise JunkDNAError(
+                f"task {spec.name!r}: {source.describe()} has no split {theirs!r}; "
+                f"it has {', '.join(raw)}"
+            )
+        out[ours] = _format(raw[theirs], source.formatter, spec)
+    return out
+
+
+def _format(ds, formatter: str | None, spec: TaskSpec):
+    if formatter is None:
+        return ds
+    fn = glue.FORMATTERS.get(formatter)
+    ds = ds.map(fn, remove_columns=ds.column_names)
+    # Unlabelled rows (e.g. hidden test answers) have label -1: drop them.
+    if spec.head in ("classification", "multiple-choice"):
+        ds = ds.filter(lambda r: r[spec.label_field] >= 0)
+    return ds

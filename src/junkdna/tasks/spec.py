@@ -1,0 +1,136 @@
+"""A task is data: a declarative spec (source, fields, label, metric, head, difficulty metadata).
+
+Adding a task is adding a ``TaskSpec`` to ``SPECS`` (see glue.py, bigbench_tasks.py). Specs are
+validated when registered, so a typo in a field or metric name fails at import, not mid-sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from junkdna.errors import JunkDNAError
+from junkdna.registry import Registry
+from junkdna.tasks.base import HEAD_KINDS
+from junkdna.tasks.metrics import METRICS
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class HumanScore:
+    """Published human performance, in the metric's units (fractions, like ``compute``)."""
+
+    value: float
+    key: str  # which key of the metric's result it compares to (QQP: "accuracy", not "f1")
+    citation: str
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """A Hugging Face dataset, loaded with ``datasets.load_dataset(path, config)``."""
+
+    path: str
+    config: str | None = None
+    # our split name -> the hub's split name (GLUE test labels are hidden: no "test" here)
+    splits: Mapping[str, str] = field(
+        default_factory=lambda: {"train": "train", "validation": "validation"}
+    )
+    formatter: str | None = None  # name in tasks.glue.FORMATTERS (raw row -> our fields)
+    offline = False
+
+    def describe(self) -> str:
+        return f"hub:{self.path}" + (f"/{self.config}" if self.config else "")
+
+
+@dataclass(frozen=True)
+class BigBenchSource:
+    """One task JSON of the BIG-bench archive, turned into rows by a named builder."""
+
+    member: str  # path under bigbench/benchmark_tasks/
+    builder: str  # name in tasks.bigbench_tasks.BUILDERS
+    options: tuple[tuple[str, Any], ...] = ()  # builder keyword arguments (hashable)
+    offline = True
+
+    def describe(self) -> str:
+        return f"bigbench-1.0.0:{self.member}"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    description: str
+    source: HubSource | BigBenchSource
+    head: str
+    text_fields: tuple[str, ...]
+    metric: str
+    label_field: str = "label"
+    num_labels: int | None = None
+    label_names: tuple[str, ...] | None = None
+    human: HumanScore | None = None
+    choices_field: str | None = None  # multiple-choice: the field holding the list of choices
+    version: str = "1"  # bump when the formatting or the split rule of this task changes
+    family: str = ""  # e.g. "glue", "multiemo": groups tasks in listings and studies
+    notes: str = ""  # mapping from the source format, caveats
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        where = f"task spec {self.name!r}"
+        if self.head not in HEAD_KINDS:
+            raise JunkDNAError(f"{where}: head {self.head!r} is not one of {', '.join(HEAD_KINDS)}")
+        METRICS.get(self.metric)  # unknown metric -> did-you-mean error
+        if not self.text_fields or len(self.text_fields) > 2:
+            raise JunkDNAError(f"{where}: text_fields must name one or two fields")
+        if self.label_field in self.text_fields:
+            raise JunkDNAError(f"{where}: label field {self.label_field!r} is also a text field")
+        if self.head == "classification" and (not self.num_labels or self.num_labels < 2):
+            raise JunkDNAError(f"{where}: a classification task needs num_labels >= 2")
+        if (self.head == "multiple-choice") != (self.choices_field is not None):
+            raise JunkDNAError(
+                f"{where}: choices_field is required for, and only for, multiple-choice"
+            )
+        if self.label_names is not None and len(self.label_names) != self.num_labels:
+            raise JunkDNAError(
+                f"{where}: {len(self.label_names)} label_names for num_labels={self.num_labels}"
+            )
+        if self.human is not None and self.human.key not in metric_keys(self.metric):
+            raise JunkDNAError(
+                f"{where}: human score key {self.human.key!r} is not a key of metric "
+                f"{self.metric!r} ({', '.join(metric_keys(self.metric))})"
+            )
+
+    @property
+    def offline(self) -> bool:
+        return self.source.offline
+
+
+def metric_keys(metric: str) -> tuple[str, ...]:
+    """The keys a metric returns (evaluated on a two-example toy input)."""
+    return tuple(METRICS.get(metric)(np.array([0.0, 1.0]), np.array([0.0, 1.0])))
+
+
+SPECS: Registry[TaskSpec] = Registry("task")
+
+
+def register(spec: TaskSpec) -> TaskSpec:
+    SPECS.add(spec.name, spec)
+    return spec
+
+
+def check_columns(dataset, spec: TaskSpec, split: str) -> None:
+    """A dataset split must carry every field the spec names (clear error, not a KeyError later)."""
+    needed = (*spec.text_fields, spec.label_field) + (
+        (spec.choices_field,) if spec.choices_field else ()
+    )
+    columns = set(dataset.column_names)
+    missing = [f for f in needed if f not in columns]
+    if missing:
+        raise JunkDNAError(
+            f"task {spec.name!r}: split {split!r} has no column(s) {', '.join(missing)}; "
+            f"it has {', '.join(sorted(columns))}"
+        )

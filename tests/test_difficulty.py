@@ -1,0 +1,132 @@
+"""Difficulty settings 1 and 4: nested stratified subsamples; the paper's Table 1."""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pytest
+
+from junkdna.difficulty import (
+    PAPER_TABLE1,
+    DataAdequacy,
+    HumanModelGap,
+    from_params,
+    normalized_gap,
+    paper_table1,
+)
+from junkdna.errors import JunkDNAError
+from junkdna.tasks.base import TaskData
+from junkdna.tasks.splits import nested_order
+
+
+def toy_task(n=1000, head="classification", info=None):
+    # imbalanced 4 classes: 50% / 25% / 15% / 10%
+    labels = np.repeat([0, 1, 2, 3], [n // 2, n // 4, 15 * n // 100, n // 10])
+    rows = {"text": [f"row {i}" for i in range(len(labels))], "label": labels.tolist()}
+    ds = datasets.Dataset.from_dict(rows)
+    return TaskData(
+        "toy", head, ds, ds.select(range(10)), ("text",), "label", "accuracy", 4, info=info or {}
+    )
+
+
+def test_table1_reproduced_exactly():
+    assert paper_table1() == {
+        "sst2": 1.64,
+        "cola": 2.26,
+        "qqp": -14.18,
+        "stsb": 0.54,
+        "qnli": -3.51,
+        "rte": 9.94,
+        "winogrande": 16.91,
+        "csqa": 18.99,
+    }
+    assert normalized_gap(80.0, 60.0) == pytest.approx(25.0)
+
+
+def test_gap_from_measured_score_uses_the_human_key():
+    # QQP's human score is accuracy 0.804: F1 must be ignored.
+    assert HumanModelGap.gap("qqp", {"f1": 0.1, "accuracy": 0.918}) == pytest.approx(
+        (0.804 - 0.918) / 0.804 * 100
+    )
+    assert HumanModelGap.gap("sst2", 0.962) == pytest.approx(normalized_gap(97.8, 96.2))
+    assert set(PAPER_TABLE1) <= {"sst2", "cola", "qqp", "stsb", "qnli", "rte", "winogrande", "csqa"}
+    with pytest.raises(JunkDNAError, match="no published human score"):
+        HumanModelGap.gap("multiemo_en", 0.7)
+
+
+def test_human_gap_apply_records_and_requires_a_human_score():
+    task = toy_task(info={"human": {"value": 0.9, "key": "accuracy", "citation": "x"}})
+    out = HumanModelGap().apply(task, seed=3)
+    assert out.info["difficulty"] == {
+        "name": "human_model_gap",
+        "setting": 4,
+        "params": {},
+        "seed": 3,
+    }
+    assert out.train is task.train
+    with pytest.raises(JunkDNAError, match="no published human score"):
+        HumanModelGap().apply(toy_task())
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.01, float("nan")])
+def test_fraction_outside_unit_interval_rejected(bad):
+    with pytest.raises(JunkDNAError, match=r"fraction must be in \(0, 1\]"):
+        DataAdequacy(bad)
+
+
+def test_exactly_one_of_fraction_or_examples():
+    with pytest.raises(JunkDNAError, match="exactly one"):
+        DataAdequacy()
+    with pytest.raises(JunkDNAError, match="exactly one"):
+        DataAdequacy(0.5, 10)
+    with pytest.raises(JunkDNAError, match="2000 examples asked"):
+        DataAdequacy(examples=2000).apply(toy_task())
+
+
+def test_nested_stratified_deterministic():
+    task = toy_task()
+    texts = {}
+    for f in (0.1, 0.25, 0.7, 1.0):
+        out = DataAdequacy(f).apply(task, seed=7)
+        texts[f] = set(out.train["text"])
+        assert len(out.train) == round(f * 1000)
+        # stratified: each class within the prefix bound 1 + C * p_c of its share (C = 4 classes)
+        counts = np.bincount(out.train["label"], minlength=4)
+        share = np.array([0.5, 0.25, 0.15, 0.1])
+        assert np.all(np.abs(counts - share * len(out.train)) < 1 + 4 * share)
+        assert out.info["difficulty"]["params"] == {"fraction": f, "examples": None}
+        assert out.validation is task.validation
+    assert texts[0.1] < texts[0.25] < texts[0.7] < texts[1.0]
+    # count samples nest with the fraction samples too
+    assert set(DataAdequacy(examples=50).apply(task, seed=7).train["text"]) < texts[0.1]
+    # deterministic for a seed, different across seeds, and not "the first p% of the file"
+    again = DataAdequacy(0.1).apply(task, seed=7)
+    assert set(again.train["text"]) == texts[0.1]
+    assert set(DataAdequacy(0.1).apply(task, seed=8).train["text"]) != texts[0.1]
+    assert texts[0.1] != {f"row {i}" for i in range(100)}
+
+
+def test_every_prefix_is_stratified():
+    labels = np.repeat([0, 1, 2], [60, 30, 10])
+    order = nested_order(labels, 100, seed=0)
+    assert sorted(order.tolist()) == list(range(100))
+    share = np.array([0.6, 0.3, 0.1])
+    for k in range(1, 101):
+        counts = np.bincount(labels[order[:k]], minlength=3)
+        assert np.all(np.abs(counts - share * k) < 1 + 3 * share), k
+
+
+def test_regression_is_plain_permutation():
+    task = toy_task(head="regression")
+    out = DataAdequacy(0.5).apply(task, seed=1)
+    assert len(out.train) == 500
+
+
+def test_from_params_round_trip_and_unknown_keys():
+    d = DataAdequacy(0.25)
+    assert from_params(d.name, d.params()) == d
+    assert from_params("human_model_gap", {}) == HumanModelGap()
+    with pytest.raises(JunkDNAError, match="no parameter.*frac.*valid: examples, fraction"):
+        from_params("data_adequacy", {"frac": 0.1})
+    with pytest.raises(JunkDNAError, match="Did you mean 'data_adequacy'"):
+        from_params("data_adequcy", {})

@@ -1,0 +1,164 @@
+"""Task registry: specs validate, offline preparation from a small local archive, splits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_bigbench import make_archive
+
+from junkdna.errors import JunkDNAError
+from junkdna.tasks import prepare as prep
+from junkdna.tasks.registry import get_spec, list_specs, load_task
+from junkdna.tasks.spec import BigBenchSource, HubSource, HumanScore, TaskSpec
+from junkdna.tasks.splits import split_positions
+
+PAPER_TASKS = [
+    "sst2",
+    "cola",
+    "qqp",
+    "stsb",
+    "qnli",
+    "mnli",
+    "rte",
+    "mrpc",
+    "csqa",
+    "winogrande",
+    "mawps",
+    "svamp",
+]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
+    return tmp_path
+
+
+def test_every_spec_validates_and_paper_tasks_exist():
+    names = {s.name for s in list_specs()}
+    assert set(PAPER_TASKS) <= names
+    assert {"multiemo_en", "vitaminc", "winogrande_twins"} <= names
+    for spec in list_specs():
+        spec.validate()
+        assert spec.offline == isinstance(spec.source, BigBenchSource)
+    assert get_spec("qqp").human.key == "accuracy"
+    assert get_spec("cola").metric == "matthews" and get_spec("stsb").head == "regression"
+
+
+def test_unknown_task_did_you_mean():
+    with pytest.raises(JunkDNAError, match="Did you mean 'sst2'"):
+        load_task("sst3")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"metric": "acc"}, "unknown metric"),
+        ({"head": "ranking"}, "head 'ranking'"),
+        ({"human": HumanScore(0.9, "f1", "x")}, "human score key 'f1'"),
+        ({"label_names": ("a",)}, "1 label_names for num_labels=2"),
+        ({"text_fields": ("a", "b", "c")}, "one or two fields"),
+    ],
+)
+def test_bad_spec_rejected(change, message):
+    base = dict(
+        name="t",
+        description="",
+        source=HubSource("x"),
+        head="classification",
+        text_fields=("sentence",),
+        metric="accuracy",
+        num_labels=2,
+    )
+    with pytest.raises(JunkDNAError, match=message):
+        TaskSpec(**{**base, **change})
+
+
+def test_split_rule_is_fixed_and_partitions():
+    a = split_positions(100, 10, 10)
+    b = split_positions(100, 10, 10)
+    for k in a:
+        assert np.array_equal(a[k], b[k])
+    together = np.concatenate(list(a.values()))
+    assert sorted(together.tolist()) == list(range(100))
+    # Pinned: the rule must not drift across numpy versions or machines.
+    assert a["validation"].tolist() == PINNED_VALIDATION
+
+
+PINNED_VALIDATION = [8, 11, 22, 27, 51, 68, 74, 76, 77, 90]
+
+
+def test_prepare_and_load_offline_task(home):
+    archive = make_archive(home)
+    task = load_task("multiemo_en", archive=archive)
+    meta = task.info
+    assert meta["source_examples"] == 61 and meta["dropped_examples"] == 1
+    assert meta["sizes"] == {
+        "train": len(task.train),
+        "validation": len(task.validation),
+        "test": len(task.test),
+    }
+    assert sum(meta["sizes"].values()) == 60
+    assert task.text_fields == ("text",) and task.num_labels == 4 and task.metric == "accuracy"
+    row = task.train[0]
+    assert task.label_names[row["label"]] in row["text"]  # the label mapping is right
+    # majority baseline = share of the train-majority class in validation
+    labels = task.validation["label"]
+    majority = task.label_names.index(meta["majority_label"])
+    assert meta["majority_baseline"]["validation"] == pytest.approx(
+        labels.count(majority) / len(labels)
+    )
+    # prepared once: a second load reads the cache (archive gone)
+    archive.path.unlink()
+    assert len(load_task("multiemo_en", archive=archive).train) == len(task.train)
+
+
+def test_parallel_languages_share_the_split(home):
+    archive = make_archive(home)
+    en = load_task("multiemo_en", archive=archive)
+    pl = load_task("multiemo_pl", archive=archive)
+    assert en.validation["text"] == pl.validation["text"]  # same positions (same fake text here)
+
+
+def test_sentence_pair_and_twins(home):
+    archive = make_archive(home)
+    vit = load_task("vitaminc", archive=archive)
+    row = vit.train[0]
+    assert row["evidence"].startswith("Title") and row["claim"].startswith("claim")
+    assert (
+        vit.label_names[row["label"]]
+        == ("True", "False", "Neither")[int(row["claim"].split()[1].rstrip(".")) % 3]
+    )
+    tw = load_task("winogrande_twins", archive=archive)
+    for split in (tw.train, tw.validation, tw.test):
+        assert split["label"].count(0) == split["label"].count(1)  # twins stay together
+    r = tw.train[0]
+    assert "the cup was" in r["filled_option1"] and "the bowl was" in r["filled_option2"]
+    assert ("big" in r["filled_option1"]) == (r["label"] == 0)
+
+
+def test_hub_task_is_not_prepared_offline(home):
+    with pytest.raises(JunkDNAError, match="comes from the hub"):
+        prep.prepare("sst2")
+
+
+def test_missing_column_is_a_clear_error(home, monkeypatch):
+    archive = make_archive(home)
+    prep.prepare("multiemo_en", archive)
+    folder = prep.task_dir(get_spec("multiemo_en"))
+    lines = (folder / "validation.jsonl").read_text().splitlines()
+    rows = [{"sentence": json.loads(x)["text"], "label": json.loads(x)["label"]} for x in lines]
+    (folder / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(JunkDNAError, match="split 'validation' has no column.*text"):
+        load_task("multiemo_en", archive=archive)
+
+
+def test_cli_tasks_lists_specs(capsys):
+    from junkdna.cli import main
+
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "sst2" in out and "multiemo_en" in out and "Nangia & Bowman" in out
