@@ -1,0 +1,152 @@
+"""The hypothesis test on constructed data whose answer is known."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from junkdna.analysis.achievable import achievable_sparsity
+from junkdna.analysis.hypothesis import (
+    difficulty_points,
+    spearman_permutation,
+    test_hypothesis,
+)
+from junkdna.analysis.normalize import normalize, validate_results
+from junkdna.analysis.synthetic import synthetic_results
+from junkdna.errors import JunkDNAError
+
+NULL_ORDER = [3, 2, 5, 6, 7, 4, 1]  # Spearman rho exactly 0 against 1..7
+
+
+def test_rho_matches_scipy_including_ties():
+    x = [1, 2, 2, 3, 5, 8, 8, 9, 10]
+    y = [0.5, 0.5, 0.4, 0.3, 0.3, 0.3, 0.1, 0.2, 0.0]
+    got = spearman_permutation(x, y)
+    assert got.rho == pytest.approx(spearmanr(x, y).statistic)
+    assert got.test == "monte-carlo"  # 9 points > exact limit
+    assert got.ties_x == 4 and got.ties_y == 5
+
+
+def test_exact_p_values_by_hand():
+    # n = 5, perfectly monotone: only the identity and the reversal reach |rho| = 1 -> 2/120.
+    got = spearman_permutation([1, 2, 3, 4, 5], [9, 7, 5, 3, 1])
+    assert got.rho == pytest.approx(-1.0)
+    assert (got.test, got.n_permutations) == ("exact", 120)
+    assert got.p_value == pytest.approx(2 / 120)
+    assert got.min_p == pytest.approx(2 / 120)
+    # n = 3: six orderings with rho in {1, 0.5, 0.5, -0.5, -0.5, -1}; rho = 0.5 has p = 1.
+    half = spearman_permutation([1, 2, 3], [1, 3, 2])
+    assert half.rho == pytest.approx(0.5) and half.p_value == pytest.approx(1.0)
+
+
+def test_monte_carlo_p_value_for_a_perfect_order():
+    x = np.arange(12)
+    got = spearman_permutation(x, -x, n_perm=999, seed=3)
+    assert got.rho == pytest.approx(-1.0)
+    assert got.p_value == pytest.approx(1 / 1000)  # no permutation of 12 matches: (1 + 0) / 1000
+    assert spearman_permutation(x, -x, n_perm=999, seed=3) == got  # seeded
+
+
+def test_null_is_not_significant_and_false_positive_rate_is_controlled():
+    # rho = 0 exactly: the sum of squared rank differences is (n^3 - n) / 6 = 56; every ordering
+    # is at least as extreme, so p = 1.
+    x, y = [1, 2, 3, 4, 5, 6, 7], NULL_ORDER
+    got = spearman_permutation(x, y)
+    assert got.rho == pytest.approx(0.0, abs=1e-12)
+    assert got.p_value == pytest.approx(1.0)
+    # Independent data, many replicates: the test rejects about alpha of the time.
+    rng = np.random.default_rng(0)
+    rejections = [
+        spearman_permutation(rng.random(10), rng.random(10), n_perm=199, seed=i).p_value < 0.05
+        for i in range(200)
+    ]
+    assert np.mean(rejections) <= 0.09
+
+
+def test_undefined_cases_and_bad_input():
+    assert spearman_permutation([1, 2], [2, 1]).test == "undefined"
+    flat = spearman_permutation([1, 2, 3, 4], [0.3, 0.3, 0.3, 0.3])
+    assert flat.test == "undefined" and math.isnan(flat.rho)
+    with pytest.raises(JunkDNAError, match="equal length"):
+        spearman_permutation([1, 2, 3], [1, 2])
+    with pytest.raises(JunkDNAError, match="finite"):
+        spearman_permutation([1, 2, np.nan], [1, 2, 3])
+
+
+def _study(difficulty_of: dict[str, float], drop_at: dict[str, float], seeds=(1, 2, 3)):
+    curves = {(t, "x"): (lambda s, d=drop_at[t]: 1.0 if s < d else 0.8) for t in drop_at}
+    dv = {(t, "x"): v for t, v in difficulty_of.items()}
+    df = synthetic_results(
+        curves, sparsities=np.round(np.arange(0.1, 1.0, 0.1), 1), seeds=seeds, difficulty_value=dv
+    )
+    valid = validate_results(df)
+    points = difficulty_points(achievable_sparsity(normalize(df), n_boot=200), valid)
+    return points
+
+
+def test_monotone_study_is_supported_and_reversed_is_contradicted():
+    tasks = [f"t{i}" for i in range(7)]
+    harder = {t: float(i) for i, t in enumerate(tasks)}
+    drops = {t: 0.85 - 0.1 * i for i, t in enumerate(tasks)}  # harder -> drops earlier
+    out = test_hypothesis(_study(harder, drops)).iloc[0]
+    assert out["rho"] == pytest.approx(-1.0)
+    assert out["p_value"] == pytest.approx(2 / math.factorial(7))
+    assert out["verdict"].startswith("Supported: harder tasks tolerate less sparsity")
+    assert "p = 0.000397" in out["verdict"] and "7 task/level points" in out["verdict"]
+    easier = {t: -v for t, v in harder.items()}
+    flipped = test_hypothesis(_study(easier, drops)).iloc[0]
+    assert flipped["verdict"].startswith("Contradicted")
+
+
+def test_constructed_null_study_is_not_significant_with_caveats():
+    tasks = [f"t{i}" for i in range(7)]
+    difficulty = {t: float(v) for t, v in zip(tasks, [1, 2, 3, 4, 5, 6, 7], strict=True)}
+    drops = {t: 0.05 + 0.1 * r for t, r in zip(tasks, NULL_ORDER, strict=True)}
+    out = test_hypothesis(_study(difficulty, drops, seeds=(1,))).iloc[0]
+    assert out["rho"] == pytest.approx(0.0, abs=1e-12) and out["p_value"] == pytest.approx(1.0)
+    assert out["verdict"].startswith("Not significant")
+    assert "single seed" in out["verdict"]
+
+
+def test_too_few_points_and_ties_are_named():
+    pts = _study(
+        {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}, {"a": 0.55, "b": 0.45, "c": 0.35, "d": 2}
+    )
+    out = test_hypothesis(pts).iloc[0]
+    assert "no ordering can reach p < 0.05" in out["verdict"]
+    assert "never fell below the threshold" in out["verdict"]  # task d never drops
+    two = test_hypothesis(_study({"a": 1.0, "b": 2.0}, {"a": 0.5, "b": 0.3})).iloc[0]
+    assert two["verdict"].startswith("Not testable") and "at least 3" in two["verdict"]
+    with pytest.raises(JunkDNAError, match="unknown target"):
+        test_hypothesis(pts, target="slope")
+
+
+def _points_frame(rows):
+    results = pd.DataFrame(rows)
+    return validate_results(results)
+
+
+@pytest.mark.parametrize(
+    ("difficulty", "level", "extra", "expected"),
+    [
+        ("data_adequacy", "0.25", {}, 4.0),  # 1 / fraction
+        ("external_info", "closed-book", {}, 1.0),
+        ("external_info", "open-book", {}, 0.0),
+        ("across_tasks", "none", {"human_score": 0.9}, (0.9 - 0.6) / 0.9 * 100),
+        ("across_tasks", "none", {"difficulty_value": 7.5, "human_score": 0.9}, 7.5),  # given wins
+        ("mystery", "a", {}, math.nan),
+    ],
+)
+def test_difficulty_measures(difficulty, level, extra, expected):
+    ref = {"run_id": "d", "model": "m", "task": "t", "difficulty": difficulty, "level": level}
+    ref |= {"method": "none", "structure": "none", "scope": None, "sparsity": 0.0}
+    ref |= {"regime": "dense", "seed": 1, "metric": "acc", "score": 0.6, "status": "done"}
+    results = _points_frame([ref | extra])
+    ach = pd.DataFrame([{"model": "m", "task": "t", "difficulty": difficulty, "level": level}])
+    value = difficulty_points(ach, results)["difficulty_value"].iloc[0]
+    if math.isnan(expected):
+        assert math.isnan(value)
+    else:
+        assert value == pytest.approx(expected)
