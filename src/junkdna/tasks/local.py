@@ -1,0 +1,147 @@
+"""A task from a local JSONL or CSV file: text column(s) and a label column -> TaskData.
+
+Used until (and alongside) the task registry: any labelled file becomes a task. The validation
+split is either a second file or a seeded hold-out of the first (recorded in ``info``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from junkdna.errors import JunkDNAError
+from junkdna.tasks.base import TaskData
+
+# The metric each head kind gets unless one is named (generation: exact string match).
+DEFAULT_METRIC = {
+    "classification": "accuracy",
+    "regression": "pearson_spearman",
+    "seq2seq": "accuracy",
+    "causal-lm": "accuracy",
+}
+SUFFIXES = (".jsonl", ".csv")
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.is_file():
+        raise JunkDNAError(f"task file {str(path)!r} does not exist")
+    if path.suffix not in SUFFIXES:
+        raise JunkDNAError(f"task file {str(path)!r}: expected one of {', '.join(SUFFIXES)}")
+    if path.suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    rows = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise JunkDNAError(f"{path}:{i}: not valid JSON ({e.msg})") from None
+    return rows
+
+
+def _check_columns(rows: list[dict], needed: Sequence[str], path: Path) -> None:
+    if not rows:
+        raise JunkDNAError(f"task file {str(path)!r} has no rows")
+    present = sorted(rows[0])
+    missing = [c for c in needed if c not in rows[0]]
+    if missing:
+        raise JunkDNAError(
+            f"task file {str(path)!r} lacks column(s) {', '.join(map(repr, missing))}; "
+            f"columns present: {', '.join(present)} (choose with --text-field / --label-field)"
+        )
+    for i, r in enumerate(rows):
+        if any(c not in r or r[c] is None for c in needed):
+            raise JunkDNAError(f"task file {str(path)!r}: row {i + 1} lacks one of {list(needed)}")
+
+
+def _as_int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+        return int(v)
+    return None
+
+
+def _encode_labels(head: str, train: list, val: list, field: str):
+    """Returns (train labels, validation labels, num_labels, label names)."""
+    if head == "regression":
+        try:
+            return [float(r[field]) for r in train], [float(r[field]) for r in val], 1, None
+        except (TypeError, ValueError):
+            raise JunkDNAError(f"regression labels in {field!r} must be numbers") from None
+    if head != "classification":
+        return [str(r[field]) for r in train], [str(r[field]) for r in val], None, None
+    values = [r[field] for r in train + val]
+    ints = [_as_int(v) for v in values]
+    if all(i is not None for i in ints):
+        if min(ints) < 0:
+            raise JunkDNAError(f"class ids in {field!r} must be >= 0, got {min(ints)}")
+        n = max(max(ints) + 1, 2)
+        return ints[: len(train)], ints[len(train) :], n, None
+    names = sorted({str(v) for v in values})  # class names -> ids in sorted order
+    ids = {name: i for i, name in enumerate(names)}
+    ys = [ids[str(v)] for v in values]
+    return ys[: len(train)], ys[len(train) :], max(len(names), 2), tuple(names)
+
+
+def load_local_task(
+    path: str | Path,
+    text_fields: Sequence[str] = ("text",),
+    label_field: str = "label",
+    head: str = "classification",
+    metric: str | None = None,
+    validation: str | Path | None = None,
+    validation_fraction: float = 0.2,
+    seed: int = 0,
+) -> TaskData:
+    from datasets import Dataset
+
+    if head not in DEFAULT_METRIC:
+        raise JunkDNAError(
+            f"unknown head {head!r} for a local task; valid: {', '.join(DEFAULT_METRIC)}"
+        )
+    path = Path(path)
+    needed = [*text_fields, label_field]
+    rows = read_rows(path)
+    _check_columns(rows, needed, path)
+    if validation is not None:
+        val_rows = read_rows(validation)
+        _check_columns(val_rows, needed, Path(validation))
+        train_rows, split = rows, f"validation file {validation}"
+    else:
+        if not 0 < validation_fraction < 1:
+            raise JunkDNAError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+        n_val = max(1, round(validation_fraction * len(rows)))
+        if n_val >= len(rows):
+            raise JunkDNAError(f"task file {str(path)!r} has too few rows ({len(rows)}) to split")
+        order = list(range(len(rows)))
+        random.Random(seed).shuffle(order)
+        val_rows = [rows[i] for i in order[:n_val]]
+        train_rows = [rows[i] for i in order[n_val:]]
+        split = f"seeded hold-out: {validation_fraction:g} of the file, seed {seed}"
+    y_train, y_val, num_labels, names = _encode_labels(head, train_rows, val_rows, label_field)
+
+    def dataset(rs, ys):
+        cols = {f: [str(r[f]) for r in rs] for f in text_fields}
+        return Dataset.from_dict({**cols, label_field: ys})
+
+    return TaskData(
+        name=path.stem,
+        head=head,
+        train=dataset(train_rows, y_train),
+        validation=dataset(val_rows, y_val),
+        text_fields=tuple(text_fields),
+        label_field=label_field,
+        metric=metric or DEFAULT_METRIC[head],
+        num_labels=num_labels,
+        label_names=names,
+        info={"source": str(path), "split": split, "train": len(y_train), "validation": len(y_val)},
+    )

@@ -1,0 +1,140 @@
+"""``finetune(model, tokenizer, task, regime, masks, recipe) -> FinetuneResult``: one run, in
+memory (the study runner and the CLI both call it)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from junkdna.masks import MaskSet
+from junkdna.tasks.base import TaskData
+from junkdna.transfer import data
+from junkdna.transfer.evaluate import evaluate
+from junkdna.transfer.loop import NonFiniteError, train
+from junkdna.transfer.recipe import LOWER_IS_BETTER, Recipe
+from junkdna.transfer.regimes import REGIMES, Regime
+
+
+@dataclass
+class FinetuneResult:
+    metrics: dict[str, float]  # the task metric dict; first key is the primary metric
+    invariants: dict[str, Any]  # what the regime checked at the end (all passed)
+    timings: dict[str, float]
+    history: list[dict] = field(default_factory=list)  # per step: loss, lr; per epoch: eval
+    config: dict[str, Any] = field(default_factory=dict)  # regime, task, resolved recipe
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def finetune(
+    model: nn.Module,
+    tokenizer,
+    task: TaskData,
+    regime: str = "dense",
+    masks: MaskSet | None = None,
+    recipe: Recipe | None = None,
+) -> FinetuneResult:
+    """Fine-tune ``model`` in place on ``task.train`` under ``regime``; score ``task.validation``.
+
+    ``model`` must carry the head for ``task.head`` (see ``models.load_model(head=...)``). For
+    ``sparse`` and ``sparse-to-dense`` the masks are applied here (the model may be pruned
+    already); ``frozen`` needs the *unpruned* pre-trained model, the masks only say what trains.
+    Raises JunkDNAError on bad input, NonFiniteError on NaN/inf, InvariantError if a regime
+    invariant is broken.
+    """
+    recipe = recipe or Recipe()
+    regime_cls = REGIMES.get(regime)
+    data.ENCODERS.get(task.head)  # unknown head kind -> did-you-mean error before any work
+    t0 = time.perf_counter()
+    model.to(recipe.resolved_device())
+    features, _ = data.encode(tokenizer, task, "train", recipe)
+    bound = regime_cls(model, masks)
+    _prepare(model, recipe)
+    torch.manual_seed(recipe.seed)  # dropout
+    setup_s = time.perf_counter() - t0
+
+    tracker = _EpochEvals(model, tokenizer, task, recipe)
+    optimizer, history, timings = train(
+        model, features, bound, recipe, data.pad_id(tokenizer), tracker
+    )
+    tracker.restore_best()
+    invariants = _check(model, bound, optimizer)
+    model.zero_grad(set_to_none=True)
+    del optimizer  # frees AdamW state (2 floats per weight) before evaluation
+
+    t1 = time.perf_counter()
+    metrics = tracker.final_metrics() or evaluate(model, tokenizer, task, recipe)
+    timings = {"setup_s": setup_s, **timings, "eval_s": time.perf_counter() - t1 + tracker.eval_s}
+    config = {
+        "regime": regime,
+        "task": task.name,
+        "head": task.head,
+        "metric": task.metric,
+        "n_train": len(features),
+        "recipe": recipe.to_dict(),
+        "masks": dict(masks.metadata) if masks is not None else None,
+        "mask_sparsity": masks.sparsity if masks is not None else None,
+    }
+    history += tracker.history
+    return FinetuneResult(metrics, invariants, timings, history, config)
+
+
+def _prepare(model: nn.Module, recipe: Recipe) -> None:
+    if recipe.gradient_checkpointing:
+        if not getattr(model, "supports_gradient_checkpointing", False):
+            from junkdna.errors import JunkDNAError
+
+            raise JunkDNAError(f"{type(model).__name__} does not support gradient checkpointing")
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if getattr(getattr(model, "config", None), "use_cache", False):
+        model.config.use_cache = False  # the KV cache is useless (and warns) during training
+
+
+def _check(model: nn.Module, bound: Regime, optimizer) -> dict[str, Any]:
+    bad = [n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise NonFiniteError(
+            f"{len(bad)} parameter(s) hold NaN or inf after training, e.g. {bad[0]}"
+        )
+    return {**bound.check(optimizer), "finite_weights": True}
+
+
+class _EpochEvals:
+    """Optional per-epoch evaluation with an explicit ``last`` or ``best`` selection policy."""
+
+    def __init__(self, model, tokenizer, task: TaskData, recipe: Recipe):
+        self.model, self.tokenizer, self.task, self.recipe = model, tokenizer, task, recipe
+        self.history: list[dict] = []
+        self.best: tuple[float, dict, dict] | None = None  # (score, metrics, weights)
+        self.last: dict | None = None
+        self.eval_s = 0.0
+
+    def __call__(self, epoch: int, step: int) -> None:
+        if not self.recipe.eval_each_epoch:
+            return
+        t = time.perf_counter()
+        m = evaluate(self.model, self.tokenizer, self.task, self.recipe)
+        self.eval_s += time.perf_counter() - t
+        self.history.append({"epoch": epoch, "step": step, "eval": m})
+        self.last = m
+        if self.recipe.select == "best":
+            key = next(iter(m))
+            score = -m[key] if key in LOWER_IS_BETTER else m[key]
+            if self.best is None or score > self.best[0]:  # ties keep the earlier epoch
+                state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                self.best = (score, m, state)
+
+    def restore_best(self) -> None:
+        if self.best is not None:
+            self.model.load_state_dict(self.best[2])
+
+    def final_metrics(self) -> dict | None:
+        """The last epoch's eval is the final state's (no second evaluation needed)."""
+        if self.best is not None:
+            return {**self.best[1]}
+        return self.last

@@ -1,0 +1,179 @@
+"""Tokenization and collation per head kind, with dynamic padding (each batch padded to its own
+longest sequence).
+
+A *feature* is one example as plain Python lists: ``input_ids``, ``attention_mask`` (and
+``token_type_ids`` where the tokenizer makes them), plus ``labels``: an int (classification), a
+float (regression) or a token list (seq2seq, causal LM; -100 marks positions without loss).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+
+from junkdna.errors import JunkDNAError
+from junkdna.registry import Registry
+from junkdna.tasks.base import TaskData
+from junkdna.transfer.recipe import Recipe
+
+IGNORE = -100  # label id that the loss skips (Hugging Face convention)
+SEQUENCE_KEYS = {"input_ids", "attention_mask", "token_type_ids"}
+
+Encoder = Callable[[Any, list[list[str]], list[Any], Recipe, TaskData, bool], list[dict]]
+ENCODERS: Registry[Encoder] = Registry("head kind")
+
+
+def column(ds: Any, field: str, split: str) -> list[Any]:
+    """A column of a datasets.Dataset, a dict of lists, or a list of row dicts."""
+    try:
+        if isinstance(ds, Sequence) and not hasattr(ds, "column_names"):
+            return [row[field] for row in ds]
+        return list(ds[field])
+    except (KeyError, ValueError):
+        present = getattr(ds, "column_names", None) or (list(ds[0]) if len(ds) else [])
+        raise JunkDNAError(
+            f"{split} split has no column {field!r}; columns present: {', '.join(present)}"
+        ) from None
+
+
+def encode(tokenizer, task: TaskData, split: str, recipe: Recipe, generation: bool = False):
+    """Features of one split (``train`` or ``validation``) and the raw labels, in data order."""
+    ds = getattr(task, split)
+    if ds is None or len(ds) == 0:
+        raise JunkDNAError(f"task {task.name!r} has no {split} examples")
+    texts = [column(ds, f, split) for f in task.text_fields]
+    rows = [list(t) for t in zip(*texts, strict=True)]  # (n, number of text fields)
+    labels = column(ds, task.label_field, split)
+    return ENCODERS.get(task.head)(tokenizer, rows, labels, recipe, task, generation), labels
+
+
+def _encode_pairs(tokenizer, rows, recipe):
+    if len(rows[0]) > 2:
+        raise JunkDNAError(
+            f"a sequence classifier takes one or two text fields, got {len(rows[0])}"
+        )
+    cols = list(zip(*rows, strict=True))
+    return tokenizer(*[list(c) for c in cols], truncation=True, max_length=recipe.max_length)
+
+
+def _features(enc, labels) -> list[dict]:
+    keys = [k for k in enc if k in SEQUENCE_KEYS]
+    return [{**{k: enc[k][i] for k in keys}, "labels": y} for i, y in enumerate(labels)]
+
+
+@ENCODERS.register("classification")
+def _classification(tokenizer, rows, labels, recipe, task, generation):
+    n = task.num_labels or 2
+    for y in labels:
+        if isinstance(y, bool) or not isinstance(y, int) or not 0 <= y < n:
+            raise JunkDNAError(
+                f"task {task.name!r}: classification labels must be ints in 0..{n - 1}, got {y!r}"
+            )
+    return _features(_encode_pairs(tokenizer, rows, recipe), labels)
+
+
+@ENCODERS.register("regression")
+def _regression(tokenizer, rows, labels, recipe, task, generation):
+    try:
+        values = [float(y) for y in labels]
+    except (TypeError, ValueError):
+        raise JunkDNAError(f"task {task.name!r}: regression labels must be numbers") from None
+    return _features(_encode_pairs(tokenizer, rows, recipe), values)
+
+
+def _prompts(rows) -> list[str]:
+    return ["\n".join(str(t) for t in r) for r in rows]
+
+
+@ENCODERS.register("seq2seq")
+def _seq2seq(tokenizer, rows, labels, recipe, task, generation):
+    enc = tokenizer(_prompts(rows), truncation=True, max_length=recipe.max_length)
+    if generation:
+        return _features(enc, [None] * len(rows))
+    tgt = tokenizer(
+        text_target=[str(y) for y in labels], truncation=True, max_length=recipe.target_max_length
+    )
+    return _features(enc, tgt["input_ids"])
+
+
+def _eos(tokenizer) -> int:
+    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+    if eos is None:
+        raise JunkDNAError("the tokenizer has no end-of-sequence token; causal-LM targets need one")
+    return eos
+
+
+@ENCODERS.register("causal-lm")
+def _causal_lm(tokenizer, rows, labels, recipe, task, generation):
+    """Prompt then target (+ EOS); only target tokens carry loss. Prompts are cut from the left
+    so that the end of the prompt, next to the answer, survives truncation."""
+    prompts = _prompts(rows)
+    p_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    bos = [tokenizer.bos_token_id] if getattr(tokenizer, "add_bos_token", False) else []
+    if generation:
+        keep = recipe.max_length - len(bos)
+        return [_lm_feature(bos + p[-keep:], None) for p in p_ids]
+    # Join with a space unless the prompt ends in whitespace (what the generator sees too).
+    targets = [
+        ("" if p[-1:].isspace() else " ") + str(y) for p, y in zip(prompts, labels, strict=True)
+    ]
+    t_ids = tokenizer(targets, add_special_tokens=False)["input_ids"]
+    eos = _eos(tokenizer)
+    out = []
+    for p, t in zip(p_ids, t_ids, strict=True):
+        t = t[: recipe.target_max_length - 1] + [eos]
+        room = max(recipe.max_length - len(t) - len(bos), 1)
+        prompt = bos + p[-room:]
+        out.append(_lm_feature(prompt + t, [IGNORE] * len(prompt) + t))
+    return out
+
+
+def _lm_feature(ids: list[int], labels) -> dict:
+    return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
+
+
+def collate(features: list[dict], pad_id: int, left: bool = False) -> dict[str, torch.Tensor]:
+    """Pad each sequence key to the batch's longest (left padding for decoder-only generation)."""
+    batch: dict[str, torch.Tensor] = {}
+    for key in features[0]:
+        values = [f[key] for f in features]
+        if key == "labels" and values[0] is None:
+            continue
+        if isinstance(values[0], list):
+            fill = pad_id if key == "input_ids" else IGNORE if key == "labels" else 0
+            batch[key] = _pad(values, fill, left)
+        elif isinstance(values[0], float):
+            batch[key] = torch.tensor(values, dtype=torch.float32)
+        else:
+            batch[key] = torch.tensor(values, dtype=torch.long)
+    return batch
+
+
+def _pad(seqs: list[list[int]], fill: int, left: bool) -> torch.Tensor:
+    width = max(len(s) for s in seqs)
+    out = torch.full((len(seqs), width), fill, dtype=torch.long)  # (batch, longest)
+    for i, s in enumerate(seqs):
+        if s:
+            if left:
+                out[i, width - len(s) :] = torch.tensor(s)
+            else:
+                out[i, : len(s)] = torch.tensor(s)
+    return out
+
+
+def batches(
+    n: int, batch_size: int, generator: torch.Generator | None = None
+) -> Iterator[list[int]]:
+    """Index batches: shuffled by ``generator`` (training) or in order (evaluation)."""
+    order = torch.randperm(n, generator=generator).tolist() if generator is not None else range(n)
+    order = list(order)
+    for i in range(0, n, batch_size):
+        yield order[i : i + batch_size]
+
+
+def pad_id(tokenizer) -> int:
+    if tokenizer.pad_token_id is not None:
+        return tokenizer.pad_token_id
+    return _eos(tokenizer)

@@ -1,0 +1,135 @@
+"""The one training loop: every regime, every head kind, CPU or CUDA, fp32 or bf16 autocast.
+
+Per optimizer step (``grad_accum`` micro-batches)::
+
+    zero grads -> forward/backward each micro-batch (loss checked finite) -> regime.before_step
+    -> clip -> AdamW step -> LR schedule -> regime.after_step
+
+Gradients are zeroed at the *start* of a step, so the last step's (masked) gradients are still
+there when the regime checks its invariants at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from junkdna.errors import JunkDNAError
+from junkdna.transfer import data
+from junkdna.transfer.evaluate import autocast, device_of
+from junkdna.transfer.recipe import Recipe
+from junkdna.transfer.regimes import Regime
+
+
+class NonFiniteError(JunkDNAError):
+    """The loss, the gradient norm or a weight became NaN or infinite."""
+
+
+def build_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices only. Biases and norm scales (LayerNorm, RMSNorm) are
+    exactly the 1-D parameters of a transformer, so ``ndim`` is the rule, not name matching."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": recipe.weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(
+        [g for g in groups if g["params"]],
+        lr=recipe.lr,
+        betas=recipe.adam_betas,
+        eps=recipe.adam_eps,
+    )
+
+
+def linear_schedule(
+    optimizer: torch.optim.Optimizer, total: int, warmup: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up from 0 over ``warmup`` steps, then linear decay to 0 at ``total``
+    (the Hugging Face ``linear`` schedule the paper's runs used)."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def plan_steps(n_examples: int, recipe: Recipe) -> tuple[int, int, int]:
+    """(optimizer steps per epoch, total steps, warm-up steps)."""
+    per_epoch = math.ceil(math.ceil(n_examples / recipe.batch_size) / recipe.grad_accum)
+    total = recipe.max_steps or recipe.epochs * per_epoch
+    return per_epoch, total, math.ceil(recipe.warmup_ratio * total)
+
+
+def train(
+    model: nn.Module,
+    features: list[dict],
+    regime: Regime,
+    recipe: Recipe,
+    pad_id: int,
+    on_epoch_end: Callable[[int, int], Any] | None = None,
+) -> tuple[torch.optim.Optimizer, list[dict], dict[str, float]]:
+    """Train in place. Returns the optimizer (its state is part of the invariants), the per-step
+    history and timings."""
+    device = device_of(model)
+    per_epoch, total, warmup = plan_steps(len(features), recipe)
+    optimizer = build_optimizer(model, recipe)
+    scheduler = linear_schedule(optimizer, total, warmup)
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    order = torch.Generator().manual_seed(recipe.seed)  # data order, independent of dropout RNG
+    history: list[dict] = []
+    step, t0 = 0, time.perf_counter()
+    model.train()
+    for epoch in range(math.ceil(total / per_epoch)):
+        micro = list(data.batches(len(features), recipe.batch_size, order))
+        for start in range(0, len(micro), recipe.grad_accum):
+            if step == total:
+                break
+            group = micro[start : start + recipe.grad_accum]
+            lr = scheduler.get_last_lr()[0]
+            loss = _accumulate(model, features, group, recipe, pad_id, device, step)
+            regime.before_step()
+            if recipe.max_grad_norm is not None:
+                norm = torch.nn.utils.clip_grad_norm_(params, recipe.max_grad_norm)
+                if not torch.isfinite(norm):
+                    raise NonFiniteError(
+                        f"gradient norm is {float(norm)} at step {step + 1}; lower the learning "
+                        f"rate (now {recipe.lr:g}) or check the inputs"
+                    )
+            optimizer.step()
+            scheduler.step()
+            regime.after_step()
+            step += 1
+            history.append({"step": step, "epoch": epoch + 1, "loss": loss, "lr": lr})
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, step)
+    train_s = time.perf_counter() - t0
+    timings = {"train_s": train_s, "steps": step, "step_s": train_s / max(step, 1)}
+    return optimizer, history, timings
+
+
+def _accumulate(model, features, group, recipe, pad_id, device, step) -> float:
+    """Forward/backward every micro-batch of one step; returns the mean loss."""
+    model.zero_grad(set_to_none=True)
+    total = 0.0
+    for idx in group:
+        batch = data.collate([features[i] for i in idx], pad_id)
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        with autocast(model, recipe):
+            loss = model(**batch).loss
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise NonFiniteError(
+                f"loss is {value} at step {step + 1}; the run is stopped rather than reporting a "
+                f"meaningless number. Lower the learning rate (now {recipe.lr:g}), use fp32, or "
+                f"check the inputs"
+            )
+        (loss / len(group)).backward()
+        total += value / len(group)
+    return total
