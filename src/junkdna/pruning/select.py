@@ -145,11 +145,13 @@ def select_smallest(
             keep = bits > threshold
             eq = bits == threshold
             n_eq = int(torch.count_nonzero(eq))
-            if n_eq:
-                # Remove the first `ties_left` equal scores in row-major order, keep the rest.
-                keep |= eq & (eq.cumsum(0) > ties_left)
-                ties_left -= min(n_eq, ties_left)
-                n_equal -= n_eq
+            if n_eq > ties_left:
+                # The tie boundary falls in this layer: of its equal scores, the first
+                # `ties_left` in row-major order go, the rest stay.
+                where_eq = eq.nonzero().squeeze(1)
+                keep[where_eq[ties_left:]] = True
+            ties_left -= min(n_eq, ties_left)
+            n_equal -= n_eq
         masks[n] = keep.view(s.shape)
     return masks
 
