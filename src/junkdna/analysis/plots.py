@@ -67,7 +67,7 @@ def _style(ax, title: str, ylabel: str, xlabel: str = "sparsity") -> None:
 
 
 def _unstructured(summary: pd.DataFrame) -> pd.DataFrame:
-    return summary[~summary["structure"].map(is_nm)]
+    return summary[~summary["structure"].map(is_nm).astype(bool)]
 
 
 def normalized_figures(summary: pd.DataFrame, epsilon: float = 0.01) -> dict[str, Figure]:
@@ -109,7 +109,7 @@ def regime_figures(summary: pd.DataFrame) -> dict[str, Figure]:
 def nm_figures(summary: pd.DataFrame) -> dict[str, Figure]:
     """N:M panels: N:M pattern on the x axis (ordered by sparsity), one line per task/level with
     CI error bars."""
-    nm = summary[summary["structure"].map(is_nm)]
+    nm = summary[summary["structure"].map(is_nm).astype(bool)]
     figs = {}
     for key, grp in nm.groupby(["model", "difficulty", "method", "regime"], sort=True):
         order = sorted(grp["structure"].unique(), key=lambda s: (1 - _nm_keep(s), s))

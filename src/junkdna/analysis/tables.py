@@ -67,7 +67,7 @@ def difficulty_table(
         (table["human_score"] - table["dense_score"]) / table["human_score"] * 100
     )
     if achievable is not None and len(achievable):
-        ach = achievable[~achievable["structure"].map(is_nm)].copy()
+        ach = achievable[~achievable["structure"].map(is_nm).astype(bool)].copy()
         ach["config"] = (
             "achievable (" + ach["method"] + " " + ach["structure"] + ", " + ach["regime"] + ")"
         )
