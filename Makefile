@@ -12,6 +12,10 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip.conf on some machines names absent local indexes; hide that noise, keep real errors.
+QUIET := { grep -v "^WARNING: Location" || true; }
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
 .PHONY: setup demo test lint format bench clean

@@ -52,10 +52,9 @@ def test_auc_hand_values():
     # flat at 1 -> 1; linear drop 1 -> 0 over [0, 1) grid ending at 0.5 with value 0.5 -> 0.75
     assert normalized_auc(S, [[1.0] * 5])[0] == pytest.approx(1.0)
     assert normalized_auc(S, [1 - S])[0] == pytest.approx(0.75)
-    # an untested point is skipped: same area as the line through its neighbours
-    assert normalized_auc(S, [[0.9, np.nan, 0.7, 0.6, 0.5]])[0] == pytest.approx(
-        normalized_auc(S, [[0.9, 0.8, 0.7, 0.6, 0.5]])[0]
-    )
+    # an untested point leaves the curve without an AUC (it would cover a different range)
+    assert np.isnan(normalized_auc(S, [[0.9, 0.8, 0.7, 0.6, np.nan]])[0])
+    assert np.isnan(normalized_auc([0.0], [[1.0]])[0])  # no sparse point at all
 
 
 def _seeded_table(per_seed: dict[int, list[float]], sparsities=(0.1, 0.2, 0.3)):

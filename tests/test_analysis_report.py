@@ -1,5 +1,6 @@
 """Figures, tables and the self-contained report."""
 
+import os
 from html.parser import HTMLParser
 
 import numpy as np
@@ -76,6 +77,9 @@ def test_html_is_self_contained_and_holds_every_figure(report):
     assert kinds == {"normalized", "regimes", "nm", "raw", "lmc"}
     assert all((out / "figures" / f"{s}.svg").read_text().lstrip().startswith("<") for s in pngs)
     assert not [p for p in out.rglob("*.tmp")]  # atomic writes leave no temp files
+    umask = os.umask(0)
+    os.umask(umask)
+    assert paths["html"].stat().st_mode & 0o777 == 0o666 & ~umask  # not atomic_path's 0600
 
 
 def test_failed_runs_and_unmatched_runs_are_listed(report):

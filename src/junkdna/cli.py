@@ -12,7 +12,7 @@ from junkdna import __version__
 from junkdna.errors import JunkDNAError
 
 # Modules in junkdna.commands, each adding one command (its name is the module's command name).
-COMMANDS = ["prune", "demo", "tasks", "data"]
+COMMANDS = ["prune", "demo", "tasks", "data", "finetune"]
 
 
 def build_parser() -> argparse.ArgumentParser:

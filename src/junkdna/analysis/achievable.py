@@ -28,6 +28,7 @@ from junkdna.errors import JunkDNAError
 from junkdna.registry import Registry
 
 SLACK = 1e-9
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2 only has trapz
 
 # A rule maps (passing, tested) bool arrays of shape (replicates, k) to the achievable ones.
 Rule = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -65,23 +66,17 @@ def achievable_from_curves(
 
 def normalized_auc(sparsities: np.ndarray, curves: np.ndarray) -> np.ndarray:
     """Area under the normalized curve from sparsity 0 (where it is 1) to the largest tested
-    sparsity, divided by that sparsity: 1.0 means no loss anywhere. Untested points are skipped.
-    Only comparable between curves tested on the same grid."""
+    sparsity, divided by that sparsity: 1.0 means no loss anywhere. Only comparable between
+    curves on the same grid, so a curve with an untested point (NaN) has no AUC (NaN) rather than
+    one over a shorter range."""
     sparsities = np.asarray(sparsities, dtype=float)
     curves = np.atleast_2d(np.asarray(curves, dtype=float))
     pos = sparsities > 0
     xs = np.r_[0.0, sparsities[pos]]
     ys = np.hstack([np.ones((len(curves), 1)), curves[:, pos]])  # (replicates, 1 + k)
-    complete = ~np.isnan(ys).any(axis=1)
-    out = np.full(len(curves), np.nan)
-    if xs[-1] > 0:
-        out[complete] = np.trapezoid(ys[complete], xs, axis=1) / xs[-1]
-    # Rows with untested points (failed runs): integrate over the tested points only.
-    for i in np.flatnonzero(~complete):
-        keep = ~np.isnan(ys[i])
-        if xs[keep][-1] > 0:
-            out[i] = np.trapezoid(ys[i, keep], xs[keep]) / xs[keep][-1]
-    return out
+    if xs[-1] == 0:
+        return np.full(len(curves), np.nan)
+    return _trapezoid(ys, xs, axis=1) / xs[-1]  # NaN propagates from untested points
 
 
 def _seed_matrix(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

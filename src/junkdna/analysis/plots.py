@@ -1,5 +1,5 @@
-"""The paper's figure kinds, built on ``matplotlib.figure.Figure`` with the Agg canvas (no pyplot,
-no global state, no display needed). Every builder returns {stem: Figure}; ``save_figure`` writes
+"""The paper's figure kinds, built on ``matplotlib.figure.Figure`` with an explicit Agg canvas: no
+pyplot, no global backend switch (a user's notebook backend is left alone), no display needed. Every builder returns {stem: Figure}; ``save_figure`` writes
 PNG and SVG atomically.
 
 Inputs are the tables of ``normalize.summarize`` (mean/ci_low/ci_high per curve point).
@@ -11,16 +11,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # before anything can pick an interactive backend
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from junkdna.paths import atomic_path  # noqa: E402
+from junkdna.paths import atomic_path
 
 NM = re.compile(r"^(\d+):(\d+)$")
 PANEL = (4.0, 3.2)  # inches per subplot

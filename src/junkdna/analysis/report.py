@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -138,6 +139,14 @@ def _markdown(title, verdicts, stems: list[str], tables) -> str:
     return "\n".join(out)
 
 
+def _readable(paths: Mapping[str, Path]) -> None:
+    # atomic_path's temp files are private (0600); a report is meant to be shared and served.
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in paths.values():
+        path.chmod(0o666 & ~umask)
+
+
 def build_report(
     results: pd.DataFrame,
     out_dir: str | Path,
@@ -184,4 +193,5 @@ def build_report(
     ):
         atomic_write_text(out_dir / name, text)
         paths[key] = out_dir / name
+    _readable(paths)
     return paths
