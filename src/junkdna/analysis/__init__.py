@@ -1,2 +1,27 @@
-"""Analysis of a study's results table: normalized curves, achievable sparsity, the hypothesis
-test, linear mode connectivity, figures and the self-contained report."""
+"""Analysis of a study's results table (one row per run; contract in ``normalize.REQUIRED``):
+normalized curves with bootstrap intervals, achievable sparsity and AUC, the hypothesis test,
+linear mode connectivity (``junkdna.analysis.lmc``, imports torch), figures and the report.
+
+    from junkdna.analysis import build_report
+    build_report(results_df, "out/report", provenance={"study": "studies/quickstart.toml"})
+"""
+
+from junkdna.analysis.achievable import achievable_sparsity
+from junkdna.analysis.hypothesis import difficulty_points, spearman_permutation, test_hypothesis
+from junkdna.analysis.normalize import match_references, normalize, summarize, validate_results
+from junkdna.analysis.pipeline import Analysis, analyze
+from junkdna.analysis.report import build_report
+
+__all__ = [
+    "Analysis",
+    "achievable_sparsity",
+    "analyze",
+    "build_report",
+    "difficulty_points",
+    "match_references",
+    "normalize",
+    "spearman_permutation",
+    "summarize",
+    "test_hypothesis",
+    "validate_results",
+]

@@ -1,6 +1,6 @@
 """The paper's figure kinds, built on ``matplotlib.figure.Figure`` with an explicit Agg canvas: no
-pyplot, no global backend switch (a user's notebook backend is left alone), no display needed. Every builder returns {stem: Figure}; ``save_figure`` writes
-PNG and SVG atomically.
+pyplot, no global backend switch (a user's notebook backend is left alone), no display needed.
+Every builder returns {stem: Figure}; ``save_figure`` writes PNG and SVG atomically.
 
 Inputs are the tables of ``normalize.summarize`` (mean/ci_low/ci_high per curve point).
 """

@@ -15,14 +15,17 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from junkdna.analysis import plots
-from junkdna.analysis.lmc import LMCResult
 from junkdna.analysis.pipeline import Analysis, analyze
 from junkdna.analysis.tables import difficulty_table, to_html, to_markdown
 from junkdna.paths import atomic_path, atomic_write_text
+
+if TYPE_CHECKING:  # lmc imports torch; the report does not need it
+    from junkdna.analysis.lmc import LMCResult
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
