@@ -53,6 +53,7 @@ def finetune(
     t0 = time.perf_counter()
     model.to(recipe.resolved_device())
     features, _ = data.encode(tokenizer, task, "train", recipe)
+    masks = align_masks(masks, model)
     bound = regime_cls(model, masks)
     _prepare(model, recipe)
     torch.manual_seed(recipe.seed)  # dropout
@@ -82,6 +83,24 @@ def finetune(
     }
     history += tracker.history
     return FinetuneResult(metrics, invariants, timings, history, config)
+
+
+def align_masks(masks: MaskSet | None, model: nn.Module) -> MaskSet | None:
+    """Masks made on the bare model (``junkdna prune`` loads it headless: ``encoder.layer.0...``)
+    fit the same model with a task head (``bert.encoder.layer.0...``) and vice versa: the names
+    differ only by the model's ``base_model_prefix``. Anything else is left for
+    ``MaskSet.check_compatible`` to reject."""
+    if masks is None:
+        return None
+    names = set(dict(model.named_parameters(remove_duplicate=False)))
+    if all(n in names for n in masks):
+        return masks
+    prefix = getattr(model, "base_model_prefix", "") + "."
+    for rename in (lambda n: prefix + n, lambda n: n.removeprefix(prefix)):
+        if prefix != "." and all(rename(n) in names for n in masks):
+            meta = {**masks.metadata, "renamed_for_head": prefix.rstrip(".")}
+            return MaskSet({rename(n): m for n, m in masks.items()}, meta)
+    return masks
 
 
 def _prepare(model: nn.Module, recipe: Recipe) -> None:
