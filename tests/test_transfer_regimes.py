@@ -81,7 +81,9 @@ def tiny_task(head: str, n: int = 24, seed: int = 0) -> TaskData:
 
 def tiny_model(kind: str):
     return {
-        "classification": lambda: tiny_bert(hidden_dropout_prob=0.0),
+        "classification": lambda: tiny_bert(
+            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
+        ),
         "regression": lambda: tiny_bert(num_labels=1, problem_type="regression"),
         "causal-lm": tiny_llama,
         "seq2seq": tiny_mbart,

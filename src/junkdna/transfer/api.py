@@ -109,7 +109,11 @@ def _prepare(model: nn.Module, recipe: Recipe) -> None:
             from junkdna.errors import JunkDNAError
 
             raise JunkDNAError(f"{type(model).__name__} does not support gradient checkpointing")
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        kwargs = {"use_reentrant": False}
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
     if getattr(getattr(model, "config", None), "use_cache", False):
         model.config.use_cache = False  # the KV cache is useless (and warns) during training
 
