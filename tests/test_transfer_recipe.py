@@ -143,4 +143,4 @@ def test_bf16_autocast_and_gradient_checkpointing_keep_invariants():
     )
     assert res.invariants["nonzero_pruned_weights"] == 0
     assert next(model.parameters()).dtype == torch.float32  # autocast: weights stay fp32
-    assert model.is_gradient_checkpointing
+    assert getattr(model, "is_activation_checkpointing", None) or model.is_gradient_checkpointing
