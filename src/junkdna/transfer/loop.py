@@ -81,7 +81,6 @@ def train(
     per_epoch, total, warmup = plan_steps(len(features), recipe)
     optimizer = build_optimizer(model, recipe)
     scheduler = linear_schedule(optimizer, total, warmup)
-    params = [p for g in optimizer.param_groups for p in g["params"]]
     order = torch.Generator().manual_seed(recipe.seed)  # data order, independent of dropout RNG
     history: list[dict] = []
     step, t0 = 0, time.perf_counter()
@@ -93,18 +92,8 @@ def train(
                 break
             group = micro[start : start + recipe.grad_accum]
             lr = scheduler.get_last_lr()[0]
-            loss = _accumulate(model, features, group, recipe, pad_id, device, step)
-            regime.before_step()
-            if recipe.max_grad_norm is not None:
-                norm = torch.nn.utils.clip_grad_norm_(params, recipe.max_grad_norm)
-                if not torch.isfinite(norm):
-                    raise NonFiniteError(
-                        f"gradient norm is {float(norm)} at step {step + 1}; lower the learning "
-                        f"rate (now {recipe.lr:g}) or check the inputs"
-                    )
-            optimizer.step()
-            scheduler.step()
-            regime.after_step()
+            batches = [_batch(features, idx, pad_id, device) for idx in group]
+            loss = train_step(model, batches, regime, optimizer, scheduler, recipe, step)
             step += 1
             history.append({"step": step, "epoch": epoch + 1, "loss": loss, "lr": lr})
         if on_epoch_end is not None:
@@ -114,13 +103,16 @@ def train(
     return optimizer, history, timings
 
 
-def _accumulate(model, features, group, recipe, pad_id, device, step) -> float:
-    """Forward/backward every micro-batch of one step; returns the mean loss."""
+def _batch(features, idx, pad_id, device) -> dict[str, torch.Tensor]:
+    batch = data.collate([features[i] for i in idx], pad_id)
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def train_step(model, batches, regime, optimizer, scheduler, recipe: Recipe, step: int) -> float:
+    """One optimizer step over ``batches`` (the accumulation group); returns the mean loss."""
     model.zero_grad(set_to_none=True)
     total = 0.0
-    for idx in group:
-        batch = data.collate([features[i] for i in idx], pad_id)
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    for batch in batches:
         with autocast(model, recipe):
             loss = model(**batch).loss
         value = float(loss.detach())
@@ -130,6 +122,18 @@ def _accumulate(model, features, group, recipe, pad_id, device, step) -> float:
                 f"meaningless number. Lower the learning rate (now {recipe.lr:g}), use fp32, or "
                 f"check the inputs"
             )
-        (loss / len(group)).backward()
-        total += value / len(group)
+        (loss / len(batches)).backward()
+        total += value / len(batches)
+    regime.before_step()
+    if recipe.max_grad_norm is not None:
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        norm = torch.nn.utils.clip_grad_norm_(params, recipe.max_grad_norm)
+        if not torch.isfinite(norm):
+            raise NonFiniteError(
+                f"gradient norm is {float(norm)} at step {step + 1}; lower the learning rate "
+                f"(now {recipe.lr:g}) or check the inputs"
+            )
+    optimizer.step()
+    scheduler.step()
+    regime.after_step()
     return total
