@@ -1,0 +1,40 @@
+"""`junkdna export STUDY --csv [PATH] | --parquet [PATH]`: one row per finished run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "export",
+        help="write the study's results table (one row per finished run)",
+        description="The tidy table the analysis reads: run_id, model, task, difficulty, level, "
+        "method, structure, scope, sparsity, regime, seed, metric, score, status, and more.",
+    )
+    p.add_argument("study", help="study file (.toml)")
+    fmt = p.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--csv", nargs="?", const="", default=None, metavar="PATH")
+    fmt.add_argument("--parquet", nargs="?", const="", default=None, metavar="PATH")
+    return p
+
+
+def run(args) -> int:
+    from junkdna.errors import JunkDNAError
+    from junkdna.paths import atomic_path
+    from junkdna.study import load_study, plan_study
+    from junkdna.study.driver import db_path, open_store
+    from junkdna.study.export import results_table
+
+    plan = plan_study(load_study(args.study))
+    if not db_path(plan.study).is_file():
+        raise JunkDNAError(f"study {plan.study.name!r} has no results yet (run it first)")
+    df = results_table(plan, open_store(plan.study))
+    kind = "csv" if args.csv is not None else "parquet"
+    given = args.csv if kind == "csv" else args.parquet
+    path = Path(given) if given else plan.study.output / f"results.{kind}"
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False) if kind == "csv" else df.to_parquet(tmp, index=False)
+    print(f"{len(df)} run(s) -> {path}")
+    return 0

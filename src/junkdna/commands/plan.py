@@ -1,0 +1,55 @@
+"""`junkdna plan STUDY`: the expanded grid, shared masks and the estimated cost (nothing runs)."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "plan",
+        help="validate a study file and print its grid (runs, shared masks, estimated cost)",
+        description="Validate STUDY and expand its grid without loading any model or data. The "
+        "cost estimate uses measured run times from the study's database, when it has some.",
+    )
+    p.add_argument("study", help="study file (.toml)")
+    p.add_argument("--list", action="store_true", help="list every run")
+    return p
+
+
+def run(args) -> int:
+    from junkdna.study import load_study, plan_study
+    from junkdna.study.driver import db_path, open_store
+    from junkdna.study.export import estimate_cost, status_counts
+
+    study = load_study(args.study)
+    plan = plan_study(study)
+    s = plan.summary()
+    print(f"study {study.name}: {s['runs']} runs -> {study.output}")
+    for exp, n in s["by_experiment"].items():
+        print(f"  experiment {exp}: {n} runs")
+    print("  by regime: " + ", ".join(f"{r} {n}" for r, n in s["by_regime"].items()))
+    print(
+        f"  masks: {s['masks']} computed once for {s['masked_runs']} masked runs "
+        f"({s['shared_masks']} shared by more than one run)"
+    )
+    store = open_store(study) if db_path(study).is_file() else None
+    if store is not None:
+        c = status_counts(plan, store)
+        print("  status: " + ", ".join(f"{k} {v}" for k, v in c.items() if v))
+    cost = estimate_cost(plan, store)
+    if cost is None:
+        print("  estimated cost: unknown (no measured runs yet; run a few, then plan again)")
+    else:
+        extra = f", {cost['unestimated']} without a comparable run" if cost["unestimated"] else ""
+        print(
+            f"  estimated cost: {cost['seconds'] / 3600:.2f} h of single-worker time for "
+            f"{cost['pending']} runs not done{extra} (from measured run times)"
+        )
+    if args.list:
+        models = Counter()
+        for r in plan.runs:
+            models[r.config["model"]] += 1
+            print(f"  {r.run_id}  {r.describe()}")
+    return 0

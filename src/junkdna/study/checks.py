@@ -1,0 +1,269 @@
+"""Semantic checks of a parsed study: names exist, combinations are possible.
+
+Nothing here loads a model or data or touches the network: names are looked up in the
+registries, local paths are checked on disk, hub ids are taken as given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from junkdna.errors import JunkDNAError, did_you_mean, unknown
+
+# Regimes that need masks (everything but dense). "none" = evaluate without fine-tuning: it is its
+# own reference (the unpruned model) and, with pruning, also evaluates every pruning point.
+NO_FINETUNE = "none"
+
+
+def regime_choices() -> list[str]:
+    from junkdna.transfer import regime_names
+
+    return [*regime_names(), NO_FINETUNE]
+
+
+def needs_masks(regime: str) -> bool:
+    from junkdna.transfer import REGIMES
+
+    return regime != NO_FINETUNE and REGIMES.get(regime).needs_masks
+
+
+def recipe_for(study, exp) -> dict[str, Any]:
+    """The experiment's recipe dict: study [recipe] overridden by the experiment's keys."""
+    return {**study.spec.recipe, **exp.recipe}
+
+
+def check_study(study) -> None:
+    names = [e.name for e in study.spec.experiment]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise JunkDNAError(f"experiment name {dup[0]!r} is used twice; names must be unique")
+    _unique(study.spec.study.seeds, "study.seeds")
+    for i, exp in enumerate(study.spec.experiment):
+        where = f"experiment[{i}] ({exp.name})"
+        try:
+            _check_experiment(study, exp, where)
+        except JunkDNAError as e:
+            raise JunkDNAError(f"{_file(study)}{e}") from None
+
+
+def _file(study) -> str:
+    return f"study file {str(study.path)!r}: " if study.path else "study: "
+
+
+def _unique(values, key: str) -> None:
+    seen = [v for v in values if values.count(v) > 1]
+    if seen:
+        raise JunkDNAError(f"{key}: {seen[0]!r} is listed twice")
+
+
+def _check_experiment(study, exp, where: str) -> None:
+    from junkdna.study.config import Resources
+
+    for m in exp.models:
+        check_model(study, m, f"{where}.models")
+    _unique(exp.regimes, f"{where}.regimes")
+    choices = regime_choices()
+    for r in exp.regimes:
+        if r not in choices:
+            raise JunkDNAError(f"{where}.regimes: unknown regime {r!r}.{did_you_mean(r, choices)}")
+    for t in exp.tasks:
+        check_task(study, t, exp.regimes, f"{where}.tasks")
+    _unique([t.name for t in exp.tasks], f"{where}.tasks")
+    _check_difficulty(exp, where)
+    _check_regimes_vs_pruning(exp, where)
+    for j, block in enumerate(exp.pruning):
+        pruning_points(block, f"{where}.pruning[{j}]")
+    _unique(exp.seeds or [], f"{where}.seeds")
+    if exp.seeds is not None and not exp.seeds:
+        raise JunkDNAError(f"{where}.seeds is empty")
+    recipe = recipe_for(study, exp)
+    if "seed" in recipe:
+        raise JunkDNAError(f"{where}.recipe: 'seed' comes from the seeds list; remove it")
+    from junkdna.transfer import Recipe
+
+    try:
+        Recipe(**recipe)
+    except JunkDNAError as e:
+        raise JunkDNAError(f"{where}.recipe: {e}") from None
+    try:
+        Resources(**{**study.spec.resources.model_dump(), **exp.resources})
+    except Exception as e:
+        raise JunkDNAError(f"{where}.resources: {e}") from None
+
+
+def check_model(study, name: str, key: str) -> None:
+    from junkdna.models import resolve
+
+    if name.startswith((".", "/", "~")):
+        path = study.resolve_path(name)
+        if not path.exists():
+            raise JunkDNAError(f"{key}: model folder {str(path)!r} does not exist")
+        name = str(path)
+    try:
+        resolve(name)  # aliases and folders are checked; hub ids are taken as given
+    except JunkDNAError as e:
+        raise JunkDNAError(f"{key}: {e}") from None
+
+
+def check_task(study, task, regimes, key: str) -> None:
+    from junkdna.transfer.data import ENCODERS
+    from junkdna.transfer.evaluate import PREDICTORS
+
+    if task.file is not None:
+        from junkdna.tasks.local import DEFAULT_METRIC
+
+        if not study.resolve_path(task.file).is_file():
+            raise JunkDNAError(f"{key}: task file {task.file!r} does not exist")
+        if task.validation and not study.resolve_path(task.validation).is_file():
+            raise JunkDNAError(f"{key}: validation file {task.validation!r} does not exist")
+        if task.head not in DEFAULT_METRIC:
+            raise unknown(f"head of local task {task.name!r}", task.head, DEFAULT_METRIC)
+        head = task.head
+    else:
+        from junkdna.tasks.registry import get_spec
+
+        try:
+            head = get_spec(task.name).head
+        except JunkDNAError as e:
+            raise JunkDNAError(f"{key}: {e}") from None
+    for regime in regimes:
+        registry = PREDICTORS if regime == NO_FINETUNE else ENCODERS
+        if head not in registry:
+            raise JunkDNAError(
+                f"{key}: task {task.name!r} has head {head!r}, which regime {regime!r} does not "
+                f"support yet (supported: {', '.join(registry.names())})"
+            )
+
+
+def task_human_score(task) -> float | None:
+    if task.human_score is not None or task.file is not None:
+        return task.human_score
+    from junkdna.tasks.registry import get_spec
+
+    human = get_spec(task.name).human
+    return None if human is None else human.value
+
+
+def _check_difficulty(exp, where: str) -> None:
+    from junkdna.difficulty import from_params
+
+    labels = []
+    for k, d in enumerate(exp.difficulty):
+        try:
+            obj = from_params(d.setting, d.params())
+        except JunkDNAError as e:
+            raise JunkDNAError(f"{where}.difficulty[{k}]: {e}") from None
+        labels.append(level_label(d))
+        if obj.name == "human_model_gap":
+            for t in exp.tasks:
+                if task_human_score(t) is None:
+                    raise JunkDNAError(
+                        f"{where}.difficulty[{k}]: human_model_gap needs a human score, and task "
+                        f"{t.name!r} has none; give it one (tasks = [{{name = {t.name!r}, "
+                        f"human_score = ...}}]) or choose a task that has one"
+                    )
+    _unique(labels, f"{where}.difficulty (level labels)")
+    settings = {d.setting for d in exp.difficulty}
+    if len(settings) > 1:
+        raise JunkDNAError(
+            f"{where}.difficulty mixes settings {sorted(settings)}; one experiment varies one "
+            "setting (split them into two experiments)"
+        )
+
+
+def level_label(d) -> str:
+    if d.label is not None:
+        return d.label
+    params = {k: v for k, v in sorted(d.params().items()) if v is not None}
+    return ",".join(f"{k}={v}" for k, v in params.items()) or "default"
+
+
+def _check_regimes_vs_pruning(exp, where: str) -> None:
+    masked = [r for r in exp.regimes if needs_masks(r)]
+    if masked and not exp.pruning:
+        raise JunkDNAError(
+            f"{where}.pruning: regime(s) {masked} need masks, but the experiment has no "
+            "[[experiment.pruning]] block"
+        )
+    if masked and "dense" not in exp.regimes:
+        raise JunkDNAError(
+            f"{where}.regimes: {masked} are normalized by dense transfer of the same task, level "
+            "and seed; add 'dense' to regimes"
+        )
+    if exp.pruning and not masked and NO_FINETUNE not in exp.regimes:
+        raise JunkDNAError(
+            f"{where}.pruning is unused: regimes {exp.regimes} apply no mask "
+            "(add 'sparse', 'frozen', 'sparse-to-dense' or 'none')"
+        )
+
+
+def pruning_points(block, where: str) -> list[dict[str, Any]]:
+    """Expand one [[experiment.pruning]] block into resolved pruning settings."""
+    from junkdna.pruning import CRITERIA, resolve_rule
+    from junkdna.pruning.select import Structure
+
+    _unique(block.criteria, f"{where}.criteria")
+    _unique(block.structures, f"{where}.structures")
+    _unique(block.sparsities or [], f"{where}.sparsities")
+    crits = []
+    for c in block.criteria:
+        try:
+            crits.append(CRITERIA.get(c))
+        except JunkDNAError as e:
+            raise JunkDNAError(f"{where}.criteria: {e}") from None
+    calibrated = [c.name for c in crits if c.needs_calibration]
+    if calibrated and block.calibration is None:
+        raise JunkDNAError(
+            f"{where}.calibration: criterion {calibrated[0]!r} needs calibration data; add "
+            "calibration = {source = 'default', nsamples = 128, seqlen = 512}"
+        )
+    if block.calibration is not None and not calibrated:
+        raise JunkDNAError(
+            f"{where}.calibration is unused: none of {block.criteria} needs calibration"
+        )
+    points = []
+    for st_text in block.structures:
+        try:
+            st = Structure.parse(st_text)
+        except JunkDNAError as e:
+            raise JunkDNAError(f"{where}.structures: {e}") from None
+        if st.is_nm:
+            if block.sparsities is not None and any(s != st.sparsity for s in block.sparsities):
+                raise JunkDNAError(
+                    f"{where}.sparsities: structure {st} fixes the sparsity at {st.sparsity:g}, "
+                    f"but sparsities = {block.sparsities}; put N:M structures in their own "
+                    "[[experiment.pruning]] block without sparsities"
+                )
+            sparsities = [st.sparsity]
+        else:
+            if not block.sparsities:
+                raise JunkDNAError(f"{where}.sparsities: unstructured pruning needs sparsities")
+            sparsities = block.sparsities
+        for s in sparsities:
+            if not 0 < s < 1:
+                raise JunkDNAError(
+                    f"{where}.sparsities: {s!r} is not in (0, 1) (sparsity 0 is the dense "
+                    "reference, which the plan adds itself)"
+                )
+        for crit in crits:
+            for scope in block.scopes:
+                if st.is_nm and scope is not None:
+                    raise JunkDNAError(f"{where}.scopes: scope does not apply to N:M ({st})")
+                for s in sparsities:
+                    try:
+                        rule = resolve_rule(crit, None if st.is_nm else s, st, scope)
+                    except JunkDNAError as e:
+                        raise JunkDNAError(f"{where}: {e}") from None
+                    cal = block.calibration if crit.needs_calibration else None
+                    points.append(
+                        {
+                            "criterion": crit.name,
+                            "structure": str(rule.structure),
+                            "scope": rule.scope,
+                            "sparsity": rule.sparsity,
+                            "calibration": cal.model_dump() if cal else None,
+                            "include": list(block.include),
+                            "exclude": list(block.exclude),
+                        }
+                    )
+    return points

@@ -1,0 +1,221 @@
+"""The study file (TOML) as validated pydantic models.
+
+A study is a list of *experiments*; each expands to the grid
+models x tasks x difficulty levels x seeds x (regimes x pruning points). Study-level ``[recipe]``
+and ``[resources]`` are defaults that an experiment may override key by key.
+
+Everything that can be checked without loading a model or data is checked here, before anything
+runs: unknown keys (with a did-you-mean), unknown names (tasks, difficulty settings, criteria,
+regimes), and impossible combinations (an N:M structure with another sparsity, a calibration
+criterion without calibration data, sparse regimes without their dense reference, ...).
+"""
+
+from __future__ import annotations
+
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from junkdna.errors import JunkDNAError, did_you_mean
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Resources(_Strict):
+    """What one run needs (a Ray task's resource request; torch threads for local runs)."""
+
+    num_cpus: float = Field(1, gt=0)
+    num_gpus: float = Field(0, ge=0)
+
+
+class Calibration(_Strict):
+    """Calibration text for criteria that need activations (Wanda, SparseGPT)."""
+
+    source: str = "default"  # "default" (offline Wikipedia paragraphs) or a .txt/.jsonl file
+    nsamples: int = Field(128, ge=1)
+    seqlen: int = Field(512, ge=2)
+    seed: int = 0
+
+
+class Pruning(_Strict):
+    """One block of pruning points: criteria x structures x sparsities (x scopes)."""
+
+    criteria: list[str] = Field(min_length=1)
+    structures: list[str] = ["unstructured"]
+    sparsities: list[float] | None = None  # required for unstructured; implied by N:M
+    scopes: list[str | None] = [None]  # None = the criterion's default scope
+    calibration: Calibration | None = None
+    include: list[str] = []
+    exclude: list[str] = []
+
+
+class Difficulty(BaseModel):
+    """``{setting = "data_adequacy", fraction = 0.1}``: any registered setting with its params.
+
+    ``label`` names the level in tables and figures (default: its parameters, e.g.
+    ``fraction=0.1``); ``value`` is an optional numeric difficulty measure (larger = harder).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    setting: str
+    label: str | None = None
+    value: float | None = None
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Task(_Strict):
+    """A registered task (``name`` only) or a local JSONL/CSV file (``file``)."""
+
+    name: str
+    file: str | None = None
+    text_fields: list[str] = ["text"]
+    label_field: str = "label"
+    head: str = "classification"
+    metric: str | None = None
+    validation: str | None = None  # local validation file (default: a seeded 20% hold-out)
+    max_validation: int | None = Field(None, ge=1)  # score on the first N validation rows
+    # A fixed training budget (a seeded stratified sample, applied before any difficulty setting)
+    train_examples: int | None = Field(None, ge=1)
+    human_score: float | None = None  # published human score (setting 4), metric units
+    difficulty_value: float | None = None  # a given difficulty measure for this task
+
+
+class Experiment(_Strict):
+    name: str
+    models: list[str] = Field(min_length=1)
+    tasks: list[Task] = Field(min_length=1)
+    difficulty: list[Difficulty] = []  # empty: the task as it is (difficulty "none")
+    regimes: list[str] = Field(min_length=1)
+    seeds: list[int] | None = None  # default: [study] seeds
+    pruning: list[Pruning] = []
+    recipe: dict[str, Any] = {}  # overrides of the study's [recipe]
+    resources: dict[str, Any] = {}  # overrides of the study's [resources]
+    save_weights: bool = False  # keep the fine-tuned weights (e.g. for linear mode connectivity)
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _task_names(cls, v):
+        # A plain string is a registered task name.
+        return [{"name": t} if isinstance(t, str) else t for t in v] if isinstance(v, list) else v
+
+
+class StudyInfo(_Strict):
+    name: str = Field(pattern=r"^[\w.-]+$")
+    description: str = ""
+    output: str | None = None  # default: $JUNKDNA_HOME/studies/<name>; relative to the file
+    seeds: list[int] = [0]
+
+
+class StudyFile(_Strict):
+    study: StudyInfo
+    recipe: dict[str, Any] = {}
+    resources: Resources = Resources()
+    experiment: list[Experiment] = Field(min_length=1)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+class Study:
+    """A validated study file plus where it lives (relative paths resolve against its folder)."""
+
+    def __init__(self, spec: StudyFile, path: Path | None):
+        self.spec = spec
+        self.path = path
+        self.root = path.parent if path is not None else Path.cwd()
+
+    @property
+    def name(self) -> str:
+        return self.spec.study.name
+
+    @property
+    def output(self) -> Path:
+        from junkdna.paths import home
+
+        out = self.spec.study.output
+        if out is None:
+            return home() / "studies" / self.name
+        p = Path(out).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    def resolve_path(self, text: str) -> Path:
+        p = Path(text).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+
+def load_study(path: str | Path) -> Study:
+    path = Path(path)
+    if not path.is_file():
+        raise JunkDNAError(f"study file {str(path)!r} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise JunkDNAError(f"study file {str(path)!r} is not valid TOML: {e}") from None
+    return parse_study(data, path.resolve())
+
+
+def parse_study(data: dict[str, Any], path: Path | None = None) -> Study:
+    from junkdna.study.checks import check_study
+
+    try:
+        spec = StudyFile(**data)
+    except ValidationError as e:
+        raise config_error(e, StudyFile, path) from None
+    study = Study(spec, path)
+    check_study(study)
+    return study
+
+
+def config_error(e: ValidationError, root: type[BaseModel], path: Path | None) -> JunkDNAError:
+    where = f"study file {str(path)!r}: " if path else "study: "
+    lines = []
+    for err in e.errors():
+        loc = err["loc"]
+        key = key_path(loc)
+        if err["type"] == "extra_forbidden":
+            valid = _fields_at(root, loc[:-1])
+            lines.append(f"unknown key {key!r}.{did_you_mean(str(loc[-1]), valid)}")
+        elif err["type"] == "missing":
+            lines.append(f"missing key {key!r}")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{key}: {msg} (got {err.get('input')!r})")
+    return JunkDNAError(where + "; ".join(lines))
+
+
+def key_path(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc) -> list[str]:
+    """The field names valid at ``loc`` (walking through lists and nested models)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", {})
+        if part not in fields:
+            return []
+        current = _model_in(fields[part].annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,126 @@
+"""The driver: claim pending runs, hand them to an executor, record each finished one.
+
+Only the driver writes the database. Resuming is running the driver again: finished runs are
+skipped, runs whose driver died are reclaimed (see ``Store.claim``), failed runs are skipped
+unless ``retry_failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from junkdna.study.executors import make_executor
+from junkdna.study.plan import Plan, PlannedRun
+from junkdna.study.store import Store
+
+log = logging.getLogger(__name__)
+HEARTBEAT_S = 30.0
+
+
+def db_path(study) -> Path:
+    return study.output / "study.db"
+
+
+def open_store(study) -> Store:
+    return Store(db_path(study))
+
+
+def job_for(run: PlannedRun, study) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "config": run.config,
+        "meta": run.meta,
+        "mask_key": run.mask_key,
+        "resources": run.resources,
+        "root": str(study.root),
+        "output": str(study.output),
+    }
+
+
+@dataclass
+class RunReport:
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0  # finished before this call
+    elsewhere: int = 0  # leased by another live driver when this one ran out of work
+    errors: list[str] = field(default_factory=list)
+
+
+def run_study(
+    plan: Plan,
+    *,
+    workers: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> RunReport:
+    from tqdm import tqdm
+
+    study = plan.study
+    store = open_store(study)
+    jobs = {r.run_id: job_for(r, study) for r in plan.runs}
+    statuses = store.statuses()
+    finished = {"done"} if retry_failed else {"done", "failed"}
+    report = RunReport(skipped=sum(statuses.get(r) in finished for r in jobs))
+    ex = make_executor(executor, workers, address)
+    bar = tqdm(
+        total=len(jobs), initial=report.skipped, desc=study.name, unit="run",
+        disable=not progress, dynamic_ncols=True,
+    )  # fmt: skip
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(store.path, store.owner, stop), daemon=True)
+    beat.start()
+    in_flight: dict[str, Any] = {}
+    try:
+        while True:
+            free = ex.capacity - len(in_flight)
+            if free > 0:
+                for run_id in store.claim(list(jobs), free, retry_failed):
+                    in_flight[run_id] = ex.submit(jobs[run_id])
+            if not in_flight:
+                break
+            for run_id, row in ex.wait(in_flight):
+                del in_flight[run_id]
+                if store.record(run_id, row):
+                    _count(report, run_id, row)
+                bar.update(1)
+                bar.set_postfix(done=report.done, failed=report.failed, refresh=False)
+    finally:
+        stop.set()
+        ex.shutdown()
+        store.release()  # runs still in flight (Ctrl-C, error) become pending again
+        bar.close()
+    statuses = store.statuses()
+    report.elsewhere = sum(statuses.get(r) == "running" for r in jobs)
+    store.close()
+    return report
+
+
+def _count(report: RunReport, run_id: str, row: dict[str, Any]) -> None:
+    if row["status"] == "done":
+        report.done += 1
+    else:
+        report.failed += 1
+        report.errors.append(f"{run_id}: {row.get('error')}")
+        log.warning("run %s failed: %s", run_id, row.get("error"))
+
+
+def _heartbeat(path: Path, owner: str, stop: threading.Event) -> None:
+    """Keep our leases fresh for drivers on other hosts (own connection: sqlite3 connections are
+    not shared across threads)."""
+    import sqlite3
+    import time
+
+    while not stop.wait(HEARTBEAT_S):
+        try:
+            db = sqlite3.connect(path, timeout=60)
+            with db:
+                db.execute("UPDATE leases SET heartbeat = ? WHERE owner = ?", (time.time(), owner))
+            db.close()
+        except sqlite3.Error as e:  # a busy database must not kill the study
+            log.debug("heartbeat failed: %s", e)

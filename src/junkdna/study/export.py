@@ -1,0 +1,139 @@
+"""The tidy results table (one row per finished run) in the analysis contract
+(``junkdna.analysis.normalize.REQUIRED`` plus difficulty_value, baseline, human_score, recipe,
+metrics, error), the study's status counts, and cost estimates from measured run times."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from typing import Any
+
+import pandas as pd
+
+from junkdna.study.plan import Plan, PlannedRun
+from junkdna.study.store import Store
+
+# Study setting names whose analysis name differs (the analysis's difficulty-measure registry).
+ANALYSIS_SETTING = {"human_model_gap": "across_tasks", "external_information": "external_info"}
+
+
+def results_table(plan: Plan, store: Store) -> pd.DataFrame:
+    rows = {r["run_id"]: r for r in store.rows()}
+    out = [_row(run, rows[run.run_id]) for run in plan.runs if run.run_id in rows]
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+COLUMNS = [
+    "run_id", "experiment", "model", "task", "difficulty", "level", "method", "structure",
+    "scope", "sparsity", "regime", "seed", "metric", "score", "status", "difficulty_value",
+    "baseline", "human_score", "recipe", "metrics", "mask_key", "error", "git_commit", "finished",
+]  # fmt: skip
+
+
+def _row(run: PlannedRun, rec: dict[str, Any]) -> dict[str, Any]:
+    cfg, meta = run.config, run.meta
+    pruning = cfg["pruning"]
+    metrics = rec.get("metrics") or {}
+    task_info = (rec.get("invariants") or {}).get("task_info", {})
+    setting = None if cfg["difficulty"] is None else cfg["difficulty"]["setting"]
+    primary = next(iter(metrics), None)
+    recipe = {k: v for k, v in cfg["recipe"].items() if k != "seed"}
+    return {
+        "run_id": run.run_id,
+        "experiment": meta["experiment"],
+        "model": cfg["model"],
+        "task": cfg["task"]["name"],
+        "difficulty": "none" if setting is None else ANALYSIS_SETTING.get(setting, setting),
+        "level": meta["level"],
+        "method": "none" if pruning is None else pruning["criterion"],
+        "structure": "none" if pruning is None else pruning["structure"],
+        "scope": None if pruning is None else pruning["scope"],
+        "sparsity": 0.0 if pruning is None else pruning["sparsity"],
+        "regime": cfg["regime"],
+        "seed": cfg["seed"],
+        "metric": primary or task_info.get("metric", "unknown"),
+        "score": metrics.get(primary) if primary else float("nan"),
+        "status": rec["status"],
+        "difficulty_value": _difficulty_value(meta, task_info),
+        "baseline": (task_info.get("majority_baseline") or {}).get("validation"),
+        "human_score": meta.get("human_score") or (task_info.get("human") or {}).get("value"),
+        "recipe": json.dumps(recipe, sort_keys=True),
+        "metrics": json.dumps(metrics, sort_keys=True),
+        "mask_key": run.mask_key,
+        "error": rec.get("error"),
+        "git_commit": rec.get("git_commit"),
+        "finished": rec.get("finished"),
+    }
+
+
+def _adequacy(info: dict[str, Any]) -> float | None:
+    # full / kept training size: less data = larger = harder
+    sample = info.get("data_adequacy") or {}
+    return sample["train_full"] / sample["train_kept"] if sample.get("train_kept") else None
+
+
+def _book(info: dict[str, Any]) -> float | None:
+    mode = ((info.get("difficulty") or {}).get("params") or {}).get("mode")
+    return {"open-book": 0.0, "closed-book": 1.0}.get(mode)
+
+
+# setting name -> the run's task info -> its difficulty measure (larger = harder)
+MEASURED_DIFFICULTY = {"data_adequacy": _adequacy, "external_information": _book}
+
+
+def _difficulty_value(meta: dict[str, Any], task_info: dict[str, Any]) -> float | None:
+    """A value given in the study file, else what the setting itself measures."""
+    if meta.get("difficulty_value") is not None:
+        return float(meta["difficulty_value"])
+    setting = (task_info.get("difficulty") or {}).get("name")
+    measure = MEASURED_DIFFICULTY.get(setting)
+    return None if measure is None else measure(task_info)
+
+
+def status_counts(plan: Plan, store: Store) -> dict[str, Any]:
+    statuses = store.statuses()
+    ids = [r.run_id for r in plan.runs]
+    counts = Counter(statuses.get(i, "pending") for i in ids)
+    extra = len(set(statuses) - set(ids))
+    return {s: counts.get(s, 0) for s in ("done", "running", "failed", "pending")} | {
+        "not_in_plan": extra
+    }
+
+
+def _cost_keys(run: PlannedRun) -> list[tuple]:
+    c = run.config
+    pruned = c["pruning"] is not None
+    return [
+        (c["model"], c["task"]["name"], run.meta["level"], c["regime"], pruned),
+        (c["model"], c["task"]["name"], c["regime"]),
+        (c["model"], c["regime"] == "none"),
+        (c["model"],),
+    ]
+
+
+def estimate_cost(plan: Plan, store: Store | None) -> dict[str, Any] | None:
+    """Seconds for the runs not yet done, from the measured total times of finished runs with the
+    most similar settings (same model/task/level/regime, then coarser). None without data."""
+    if store is None:
+        return None
+    recs = {r["run_id"]: r for r in store.rows() if r["status"] == "done"}
+    if not recs:
+        return None
+    by_id = plan.by_id()
+    times: dict[tuple, list[float]] = defaultdict(list)
+    for run_id, rec in recs.items():
+        run = by_id.get(run_id)
+        seconds = (rec.get("timings") or {}).get("total_s")
+        if run is None or seconds is None:
+            continue
+        for key in _cost_keys(run):
+            times[key].append(seconds)
+    pending = [r for r in plan.runs if r.run_id not in recs]
+    total, unknown = 0.0, 0
+    for run in pending:
+        match = next((times[k] for k in _cost_keys(run) if times.get(k)), None)
+        if match is None:
+            unknown += 1
+        else:
+            total += sum(match) / len(match)
+    return {"pending": len(pending), "seconds": total, "unestimated": unknown}

@@ -1,0 +1,248 @@
+"""The study database: SQLite (WAL), one row per finished run, leases for runs in progress.
+
+Guarantees (tested with real processes and SIGKILL):
+
+* a run is recorded only when complete, in one transaction (row written, lease dropped);
+  a process killed at any moment leaves either the whole row or nothing;
+* a run id is a primary key: no duplicate row, ever; a finished run is never overwritten (a
+  failed one only by a retry);
+* runs are claimed under ``BEGIN IMMEDIATE`` (one writer at a time), so two drivers on one study
+  never claim the same run; a lease whose process is dead (same host: pid and its start time;
+  other hosts: no heartbeat for ``LEASE_TIMEOUT_S``) is reclaimed;
+* a corrupt file, a foreign SQLite file or a newer schema is a clear error, not a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from junkdna.errors import JunkDNAError
+from junkdna.study import hooks
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x4A4B444E  # "JKDN": marks the file as a junkdna study database
+LEASE_TIMEOUT_S = 600.0  # a lease from another host without a heartbeat this long is stale
+_JSON = ("config", "meta", "metrics", "invariants", "timings", "versions")
+
+_SCHEMA = """
+CREATE TABLE schema (version INTEGER NOT NULL, created REAL NOT NULL, junkdna TEXT);
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    experiment TEXT, mask_key TEXT,
+    config TEXT NOT NULL, meta TEXT NOT NULL,
+    metrics TEXT, invariants TEXT, timings TEXT, versions TEXT,
+    git_commit TEXT, host TEXT, pid INTEGER,
+    error TEXT, traceback TEXT,
+    started REAL, finished REAL
+);
+CREATE TABLE leases (
+    run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    pid_start TEXT, claimed REAL NOT NULL, heartbeat REAL NOT NULL
+);
+"""
+
+
+def _pid_start(pid: int) -> str | None:
+    """The process start time (Linux), so that a recycled pid is not taken for the old one."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22 of stat, after the command name
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return start is None or _pid_start(pid) in (None, start)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.owner = f"{self.host}:{self.pid}:{time.time_ns()}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise JunkDNAError(
+                f"study database {str(self.path)!r} is corrupt or not a SQLite file ({e}). "
+                "Move it away to start the study afresh (its finished runs are lost), or restore "
+                "a backup."
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ opening
+    def _open(self) -> None:
+        self.db.execute("PRAGMA busy_timeout = 120000")
+        tables = {
+            r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        app = self.db.execute("PRAGMA application_id").fetchone()[0]
+        if not tables and app == 0:
+            self._create()
+            return
+        if app != APPLICATION_ID or not {"schema", "runs", "leases"} <= tables:
+            raise JunkDNAError(
+                f"{str(self.path)!r} is a SQLite database, but not a junkdna study database "
+                f"(tables: {', '.join(sorted(tables)) or 'none'}); give the study its own output "
+                "folder"
+            )
+        bad = self.db.execute("PRAGMA quick_check").fetchone()[0]
+        if bad != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {bad}")
+        row = self.db.execute("SELECT version FROM schema").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:
+            raise JunkDNAError(
+                f"study database {str(self.path)!r} has schema version {row and row[0]}; this "
+                f"junkdna reads version {SCHEMA_VERSION}"
+            )
+        self.db.execute("PRAGMA journal_mode = WAL")
+
+    def _create(self) -> None:
+        from junkdna import __version__
+
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have created it between our check and our lock.
+            if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='schema'").fetchone():
+                for stmt in filter(str.strip, _SCHEMA.split(";")):
+                    self.db.execute(stmt)
+                self.db.execute(
+                    "INSERT INTO schema VALUES (?, ?, ?)",
+                    (SCHEMA_VERSION, time.time(), __version__),
+                )
+                self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ leases
+    def _transaction(self):
+        return _Immediate(self.db)
+
+    def _reclaim_stale(self) -> int:
+        now, stale = time.time(), []
+        for run_id, host, pid, start, beat in self.db.execute(
+            "SELECT run_id, host, pid, pid_start, heartbeat FROM leases"
+        ):
+            # Same host: ask the OS. Other hosts: trust the heartbeat (the driver beats every 30 s).
+            same = host == self.host
+            if (same and not _alive(pid, start)) or (not same and now - beat > LEASE_TIMEOUT_S):
+                stale.append((run_id,))
+        self.db.executemany("DELETE FROM leases WHERE run_id = ?", stale)
+        return len(stale)
+
+    def claim(self, candidates: Iterable[str], n: int, retry_failed: bool = False) -> list[str]:
+        """Lease up to ``n`` of ``candidates`` (in order) that are neither finished nor leased."""
+        with self._transaction():
+            self._reclaim_stale()
+            skip = "('done')" if retry_failed else "('done', 'failed')"
+            busy = {
+                r[0] for r in self.db.execute(f"SELECT run_id FROM runs WHERE status IN {skip}")
+            }
+            busy |= {r[0] for r in self.db.execute("SELECT run_id FROM leases")}
+            chosen = [c for c in candidates if c not in busy][:n]
+            now, start = time.time(), _pid_start(self.pid)
+            self.db.executemany(
+                "INSERT INTO leases VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(c, self.owner, self.host, self.pid, start, now, now) for c in chosen],
+            )
+        return chosen
+
+    def release(self, run_ids: Iterable[str] | None = None) -> None:
+        """Drop our leases (all of them by default): the runs become pending again."""
+        with self._transaction():
+            if run_ids is None:
+                self.db.execute("DELETE FROM leases WHERE owner = ?", (self.owner,))
+            else:
+                self.db.executemany(
+                    "DELETE FROM leases WHERE run_id = ? AND owner = ?",
+                    [(r, self.owner) for r in run_ids],
+                )
+
+    # ------------------------------------------------------------------ results
+    def record(self, run_id: str, row: dict[str, Any]) -> bool:
+        """Write one finished run (status done or failed) and drop its lease, atomically.
+
+        Returns False (and writes nothing) if the run is already done: a finished run is kept
+        once. A failed row is replaced only by a new outcome of the same run (a retry)."""
+        values = {
+            k: json.dumps(row.get(k), default=str) if k in _JSON else row.get(k) for k in _COLUMNS
+        }
+        values["run_id"] = run_id
+        with self._transaction():
+            old = self.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            written = old is None or old[0] == "failed"
+            if written:
+                cols = ", ".join(_COLUMNS)
+                marks = ", ".join("?" for _ in _COLUMNS)
+                self.db.execute(
+                    f"INSERT OR REPLACE INTO runs ({cols}) VALUES ({marks})",
+                    [values[c] for c in _COLUMNS],
+                )
+            self.db.execute(
+                "DELETE FROM leases WHERE run_id = ? AND owner = ?", (run_id, self.owner)
+            )
+            hooks.checkpoint("commit", run_id)  # tests: SIGKILL here must leave nothing behind
+        return written
+
+    def rows(self) -> list[dict[str, Any]]:
+        cur = self.db.execute(f"SELECT {', '.join(_COLUMNS)} FROM runs ORDER BY finished")
+        out = []
+        for values in cur:
+            row = dict(zip(_COLUMNS, values, strict=True))
+            for k in _JSON:
+                row[k] = json.loads(row[k]) if row[k] is not None else None
+            out.append(row)
+        return out
+
+    def statuses(self) -> dict[str, str]:
+        """run id -> done / failed / running (a live lease)."""
+        out = {r: s for r, s in self.db.execute("SELECT run_id, status FROM runs")}
+        with self._transaction():
+            self._reclaim_stale()
+        for (run_id,) in self.db.execute("SELECT run_id FROM leases"):
+            out.setdefault(run_id, "running")
+        return out
+
+
+_COLUMNS = (
+    "run_id", "status", "experiment", "mask_key", "config", "meta", "metrics", "invariants",
+    "timings", "versions", "git_commit", "host", "pid", "error", "traceback", "started", "finished",
+)  # fmt: skip
+
+
+class _Immediate:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front (no upgrade deadlocks)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
