@@ -12,7 +12,18 @@ from junkdna import __version__
 from junkdna.errors import JunkDNAError
 
 # Modules in junkdna.commands, each adding one command (its name is the module's command name).
-COMMANDS = ["prune", "demo", "tasks", "data", "finetune"]
+COMMANDS = [
+    "prune",
+    "demo",
+    "tasks",
+    "data",
+    "finetune",
+    "plan",
+    "run",
+    "status",
+    "export",
+    "report",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
