@@ -11,6 +11,7 @@ there when the regime checks its invariants at the end.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from junkdna.transfer import data
 from junkdna.transfer.evaluate import autocast, device_of
 from junkdna.transfer.recipe import Recipe
 from junkdna.transfer.regimes import Regime
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteError(JunkDNAError):
@@ -96,6 +99,8 @@ def train(
             loss = train_step(model, batches, regime, optimizer, scheduler, recipe, step)
             step += 1
             history.append({"step": step, "epoch": epoch + 1, "loss": loss, "lr": lr})
+            if step % max(1, total // 10) == 0 or step == total:
+                log.info("step %d/%d epoch %d loss %.4f lr %.3g", step, total, epoch + 1, loss, lr)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, step)
     train_s = time.perf_counter() - t0
