@@ -216,3 +216,59 @@ def test_default_source_uses_bigbench_paragraphs(monkeypatch):
     monkeypatch.setitem(sys.modules, "junkdna.data.bigbench", fake)
     out = calibration_from_source(WordTokenizer(), "default", 3, 6, seed=0)
     assert out.tolist() == [[1, 2, 3, 4, 5, 6]] * 3
+
+
+# ----------------------------------------------------------------------------- real model
+
+
+@pytest.mark.slow
+def test_real_minilm_both_methods(tmp_path):
+    import copy
+
+    from junkdna.models import load_model, load_tokenizer
+
+    text = tmp_path / "calib.txt"
+    text.write_text(
+        "The river rises in the northern hills and flows south through farmland, where towns "
+        "grew around its mills in the eighteenth century. Engineers later built locks and a "
+        "canal so that barges could carry coal and grain to the coast. " * 20
+    )
+    dense = load_model("minilm")
+    ids = calibration_from_source(load_tokenizer("minilm"), str(text), 4, 32, seed=0)
+    with torch.no_grad():
+        ref = dense(input_ids=ids).last_hidden_state
+
+    def output_error(method, structure="unstructured", **kw):
+        model = copy.deepcopy(dense)
+        if structure == "unstructured":
+            kw["sparsity"] = 0.5
+            if method == "magnitude":
+                kw.setdefault("scope", "layer")
+        masks = prune(model, method, structure=structure, calibration=ids, **kw)
+        assert masks.sparsity == pytest.approx(0.5, abs=1e-9)
+        assert all(s.sparsity == pytest.approx(0.5, abs=1e-9) for s in masks.layer_stats())
+        with torch.no_grad():
+            out = model(input_ids=ids).last_hidden_state
+        assert torch.isfinite(out).all()
+        return float(torch.linalg.norm(out - ref) / torch.linalg.norm(ref))
+
+    magnitude = output_error("magnitude", scope="row")  # Wanda's comparison group
+    wanda = output_error("wanda")
+    assert wanda < magnitude  # all six blocks, calibrated sequentially
+    # SparseGPT's column loop dominates the time: it prunes block 0 only (the rest excluded).
+    block0 = [r"layer\.[1-5]\."]
+    errors = {
+        (method, structure): output_error(method, structure, exclude=block0)
+        for method, structure in [
+            ("magnitude", "unstructured"),
+            ("wanda", "unstructured"),
+            ("sparsegpt", "unstructured"),
+            ("magnitude", "2:4"),
+            ("sparsegpt", "2:4"),
+        ]
+    }
+    print(f"relative output error: all blocks magnitude {magnitude:.4f} wanda {wanda:.4f}")
+    print(f"block 0 only: {errors}")
+    assert errors["sparsegpt", "unstructured"] < errors["wanda", "unstructured"]
+    assert errors["wanda", "unstructured"] < errors["magnitude", "unstructured"]
+    assert errors["sparsegpt", "2:4"] < errors["magnitude", "2:4"]

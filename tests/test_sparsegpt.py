@@ -5,7 +5,7 @@ import torch
 
 from junkdna.errors import JunkDNAError
 from junkdna.pruning.select import MaskRule, Structure, is_nm, n_to_remove
-from junkdna.pruning.sparsegpt import Hessian, SparseGPT, solve
+from junkdna.pruning.sparsegpt import Hessian, SparseGPT, inverse_cholesky, solve
 from junkdna.pruning.wanda import ColumnNorms, Wanda
 
 UNSTRUCTURED = MaskRule(0.5, Structure(), "layer")
@@ -35,6 +35,16 @@ def error(w, w_new, x):
 def test_hessian_running_update_equals_one_shot():
     _, x = layer_and_data()
     assert torch.allclose(hessian(x).h, 2.0 / x.shape[0] * x.T @ x, rtol=1e-4, atol=1e-4)
+
+
+def test_inverse_cholesky_is_upper_factor_of_damped_inverse():
+    _, x = layer_and_data(cols=40)
+    h = hessian(x).h.double()
+    h = (h + h.T) / 2  # fp32 accumulation is symmetric only up to rounding
+    u, used = inverse_cholesky(h.clone(), 0.01, "layer")
+    damped = h + 0.01 * h.diagonal().mean() * torch.eye(40, dtype=h.dtype)
+    assert used == 0.01 and torch.equal(u, u.triu()) and bool((u.diagonal() > 0).all())
+    assert torch.allclose(u.T @ u, torch.linalg.inv(damped), rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("rule", [UNSTRUCTURED, TWO_FOUR], ids=["unstructured", "2:4"])

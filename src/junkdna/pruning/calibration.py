@@ -11,7 +11,9 @@ The statistics of block k+1 are computed from the outputs of block k *after* it 
    kept weights); the block is pruned; the block is re-run to give the next block's inputs.
 
 Only the block being processed and the activations live on ``device``; the block goes back where
-it came from afterwards, so a model larger than the accelerator prunes one block at a time.
+it came from afterwards, so a model larger than the accelerator prunes one block at a time. The
+capture passes run where the model lives and stop at the first block, so they cost little (an
+encoder-decoder's second pass also runs the pruned encoder there).
 
 Encoder-decoder models have two stacks (encoder, then decoder). The decoder's first-block inputs
 are captured by a second stopped forward pass, after the encoder was pruned, so they include

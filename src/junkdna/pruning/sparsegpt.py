@@ -95,14 +95,18 @@ def inverse_cholesky(h: torch.Tensor, damp: float, name: str) -> tuple[torch.Ten
         )
     mean_diag = h.diagonal().mean()
     fracs = [damp] + [max(damp, 1e-4) * 10**k for k in range(1, DAMP_RETRIES + 1)]
+    eye = torch.eye(h.shape[0], dtype=h.dtype, device=h.device)
     added = 0.0
     for frac in fracs:
         h.diagonal().add_((frac - added) * mean_diag)
         added = frac
-        lower, info = torch.linalg.cholesky_ex(h)
+        # With J the order reversal and J H J = M M^T (lower Cholesky), U = J M^-1 J is upper
+        # triangular and U^T U = J M^-T M^-1 J = H^-1: one factorisation and one triangular
+        # inverse, no explicit H^-1 (and no second factorisation that could fail).
+        lower, info = torch.linalg.cholesky_ex(h.flip(0, 1))
         if int(info) == 0:
-            upper, info = torch.linalg.cholesky_ex(torch.cholesky_inverse(lower), upper=True)
-            if int(info) == 0 and bool(torch.isfinite(upper).all()):
+            upper = torch.linalg.solve_triangular(lower, eye, upper=False).flip(0, 1)
+            if bool(torch.isfinite(upper).all()):
                 return upper, frac
     raise JunkDNAError(
         f"sparsegpt: the Hessian of layer {name!r} is not positive definite even with dampening "
@@ -146,28 +150,40 @@ def solve(
     keep = torch.ones_like(w, dtype=torch.bool)
     for i1 in range(0, cols, blocksize):
         i2 = min(i1 + blocksize, cols)
-        errs = _solve_block(w[:, i1:i2], u[i1:i2, i1:i2], keep[:, i1:i2], rule, name)
-        w[:, i2:].sub_(errs @ u[i1:i2, i2:])  # lazy update of everything right of the block
-    return w.mul_(keep), keep, used
+        # The block is handled transposed, (width, rows): a column of W is a contiguous row.
+        wt, keep_t = w[:, i1:i2].t().contiguous(), keep[:, i1:i2].t().contiguous()
+        errs_t = _solve_block(wt, u[i1:i2, i1:i2], keep_t, rule, name)
+        w[:, i1:i2] = (wt * keep_t).t()
+        keep[:, i1:i2] = keep_t.t()
+        w[:, i2:].sub_(errs_t.t() @ u[i1:i2, i2:])  # lazy update of everything right of the block
+    return w, keep, used
 
 
-def _solve_block(w1, u1, keep1, rule: MaskRule, name: str) -> torch.Tensor:
-    """Process columns of one block in place (w1, keep1: views); return errors (rows, width)."""
+def _solve_block(wt, u1, keep_t, rule: MaskRule, name: str) -> torch.Tensor:
+    """One column block, transposed: wt, keep_t (width, rows), updated in place. Returns the
+    OBS errors (width, rows).
+
+    Pruning column i costs err = w_i / U_ii on the pruned entries (0 on the kept ones); the
+    columns right of it absorb -err * U[i, i+1:]. Column i itself is not updated (it would
+    become exactly q); the caller multiplies the block by its mask instead. Two tensor ops per
+    column: the loop over columns is the algorithm, everything inside it is vectorized.
+    """
     d = u1.diagonal()  # (width,)
     st = rule.structure
     if not st.is_nm:
-        saliency = w1.square() / d.square()[None, :]  # (rows, width)
+        saliency = wt.square() / d.square()[:, None]  # (width, rows)
         select = select_rows if rule.scope == "row" else select_layer
-        keep1.copy_(select(saliency, rule.sparsity))
-    errs = torch.zeros_like(w1)
-    for i in range(w1.shape[1]):
+        keep_t.copy_(select(saliency.t(), rule.sparsity).t())
+        scale = (~keep_t) / d[:, None]  # (width, rows): 1/U_ii where pruned, else 0
+    else:
+        scale = torch.empty_like(wt)
+    errs = torch.empty_like(wt)
+    for i in range(wt.shape[0]):
         if st.is_nm and i % st.m == 0:
-            group = w1[:, i : i + st.m].square() / d[i : i + st.m].square()[None, :]  # (rows, M)
-            keep1[:, i : i + st.m] = select_nm(group, st.n, st.m, name)
-        col = w1[:, i]
-        q = col * keep1[:, i]
-        err = (col - q) / d[i]  # (rows,)
-        w1[:, i:].addr_(err, u1[i, i:], alpha=-1.0)  # OBS update of the remaining columns
-        w1[:, i] = q
-        errs[:, i] = err
+            g = slice(i, i + st.m)
+            group = wt[g].square() / d[g].square()[:, None]  # (M, rows)
+            keep_t[g] = select_nm(group.t(), st.n, st.m, name).t()
+            torch.div(~keep_t[g], d[g, None], out=scale[g])
+        torch.mul(wt[i], scale[i], out=errs[i])
+        wt[i + 1 :].addr_(u1[i, i + 1 :], errs[i], alpha=-1.0)  # OBS update of later columns
     return errs
