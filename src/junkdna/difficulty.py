@@ -168,3 +168,163 @@ class HumanModelGap(Difficulty):
             raise JunkDNAError(f"human_model_gap: task {task!r} has no published human score")
         value = scores[spec.human.key] if isinstance(scores, dict) else float(scores)
         return normalized_gap(spec.human.value, value)
+
+
+QA_SAMPLE_SEED = 0  # fixed: every run, mode and seed of a study scores the same questions
+
+
+@register
+@dataclass(frozen=True)
+class ExternalInformation(Difficulty):
+    """Setting 3: the same questions with the evidence in the prompt (open book, cut to the first
+    ``evidence_words`` words) or without it (closed book).
+
+    The budget is in words, not model tokens, so every model sees the same evidence. Works on any
+    task with ``question`` and ``evidence`` fields (tasks/qa.py); the task's text becomes one
+    ``prompt`` field. ``questions`` keeps a fixed sample of that many validation questions (the
+    same in both modes and for every run seed), for sweeps that cannot afford all of them.
+    """
+
+    name: ClassVar[str] = "external_information"
+    setting: ClassVar[int] = 3
+    mode: str = "open-book"
+    evidence_words: int = 128
+    questions: int | None = None
+
+    def __post_init__(self):
+        from junkdna.tasks.qa import PROMPTS
+
+        PROMPTS.get(self.mode)  # unknown mode -> did-you-mean error
+        if int(self.evidence_words) != self.evidence_words or self.evidence_words < 1:
+            raise JunkDNAError(
+                f"external_information: evidence_words must be a positive integer, "
+                f"got {self.evidence_words}"
+            )
+        if self.questions is not None and self.questions < 1:
+            raise JunkDNAError(
+                f"external_information: questions must be >= 1, got {self.questions}"
+            )
+
+    def apply(self, task: TaskData, seed: int = 0) -> TaskData:
+        from junkdna.tasks.qa import EVIDENCE, PROMPT, QUESTION, build_prompt
+
+        if task.text_fields != (QUESTION, EVIDENCE):
+            raise JunkDNAError(
+                f"external_information: task {task.name!r} has text fields {task.text_fields}; "
+                f"it needs ({QUESTION!r}, {EVIDENCE!r}) (a QA task, e.g. squad_mc or triviaqa)"
+            )
+
+        def prompts(ds):
+            if ds is None:
+                return None
+            texts = [
+                build_prompt(self.mode, q, e, self.evidence_words)
+                for q, e in zip(ds[QUESTION], ds[EVIDENCE], strict=True)
+            ]
+            return ds.add_column(PROMPT, texts)
+
+        validation = task.validation
+        if self.questions is not None and self.questions < len(validation):
+            import numpy as np
+
+            pick = np.random.default_rng(QA_SAMPLE_SEED).permutation(len(validation))
+            validation = validation.select(sorted(pick[: self.questions].tolist()))
+        info = {"external_information": {"questions": len(validation)}}
+        if task.choices_field:
+            n_choices = [len(c) for c in validation[task.choices_field]]
+            info["chance"] = float(sum(1 / k for k in n_choices) / len(n_choices))
+        return self.record(
+            task,
+            seed,
+            train=prompts(task.train),
+            validation=prompts(validation),
+            test=prompts(task.test),
+            text_fields=(PROMPT,),
+            info=info,
+        )
+
+
+@register
+@dataclass(frozen=True)
+class MajorityMinority(Difficulty):
+    """Setting 2: one multi-domain task; majority domains keep ``majority_examples`` training
+    rows each, minority domains ``minority_examples`` (0 in zero-shot mode: they are only
+    evaluated). Domains named in neither are dropped from every split. Samples are seeded,
+    stratified (classification) and nested, as in DataAdequacy; metrics come per domain.
+    """
+
+    name: ClassVar[str] = "majority_minority"
+    setting: ClassVar[int] = 2
+    majority: tuple[str, ...] = ("en",)
+    minority: tuple[str, ...] = ()
+    majority_examples: int | None = None  # None: all of a majority domain's rows
+    minority_examples: int = 0
+    mode: str = "zero-shot"  # "zero-shot" (minority_examples == 0) or "few-shot"
+
+    def __post_init__(self):
+        object.__setattr__(self, "majority", tuple(self.majority))
+        object.__setattr__(self, "minority", tuple(self.minority))
+        where = "majority_minority"
+        if not self.minority or set(self.majority) & set(self.minority):
+            raise JunkDNAError(f"{where}: give minority domains distinct from the majority ones")
+        modes = {"zero-shot": self.minority_examples == 0, "few-shot": self.minority_examples > 0}
+        if self.mode not in modes:
+            raise JunkDNAError(f"{where}: mode must be zero-shot or few-shot, got {self.mode!r}")
+        if not modes[self.mode]:
+            raise JunkDNAError(
+                f"{where}: mode {self.mode!r} with minority_examples={self.minority_examples} "
+                "(zero-shot means 0 minority training rows, few-shot more than 0)"
+            )
+
+    def apply(self, task: TaskData, seed: int = 0) -> TaskData:
+        if not task.domain_field:
+            raise JunkDNAError(
+                f"majority_minority: task {task.name!r} has no domains; use a multi-domain task "
+                "(e.g. multiemo_mix, opus100_mix)"
+            )
+        wanted = (*self.majority, *self.minority)
+        present = set(task.train[task.domain_field])
+        missing = [d for d in wanted if d not in present]
+        if missing:
+            raise JunkDNAError(
+                f"majority_minority: domain(s) {missing} not in {task.name!r}; it has "
+                f"{sorted(present)}"
+            )
+        keep = self._train_rows(task, seed)
+        kept = {d: len(keep[d]) for d in wanted}
+        train = task.train.select(sorted(i for rows in keep.values() for i in rows))
+
+        def only(ds):
+            if ds is None:
+                return None
+            return ds.select([i for i, d in enumerate(ds[task.domain_field]) if d in wanted])
+
+        return self.record(
+            task,
+            seed,
+            train=train,
+            validation=only(task.validation),
+            test=only(task.test),
+            info={"majority_minority": {"train_kept": kept}},
+        )
+
+    def _train_rows(self, task: TaskData, seed: int) -> dict[str, list[int]]:
+        import numpy as np
+
+        domains = np.asarray(task.train[task.domain_field])
+        stratify = task.head in ("classification", "multiple-choice")
+        labels = np.asarray(task.train[task.label_field]) if stratify else None
+        amounts = {d: self.majority_examples for d in self.majority}
+        amounts.update(dict.fromkeys(self.minority, self.minority_examples))
+        out = {}
+        for d, amount in amounts.items():
+            rows = np.flatnonzero(domains == d)
+            k = len(rows) if amount is None else amount
+            if k > len(rows):
+                raise JunkDNAError(
+                    f"majority_minority: {k} training rows asked for domain {d!r}, it has "
+                    f"{len(rows)}"
+                )
+            order = nested_order(labels[rows] if labels is not None else None, len(rows), seed)
+            out[d] = rows[order[:k]].tolist()
+        return out

@@ -27,4 +27,7 @@ class TaskData:
     label_names: tuple[str, ...] | None = None
     test: Any = None
     info: dict[str, Any] = field(default_factory=dict)  # provenance: source, split rule, sizes
-    choices_field: str | None = None  # multiple-choice only: field with the list of choices
+    choices_field: str | None = None  # field with the list of choices (multiple-choice, or a
+    # causal LM scoring each choice by log-likelihood)
+    lang_fields: tuple[str, str] | None = None  # seq2seq: per-row source/target language codes
+    domain_field: str | None = None  # multi-domain tasks: metrics are also reported per domain

@@ -27,6 +27,9 @@ from junkdna.tasks.spec import BigBenchSource, TaskSpec, register
 Row = dict | None  # None: the source example was dropped
 Builder = Callable[..., Iterator[tuple[int, Row]]]
 BUILDERS: Registry[Builder] = Registry("bigbench builder")
+# task JSON -> the list of source units that splits are drawn over (BIG-bench: its examples)
+READERS: Registry[Callable[[dict], list]] = Registry("bigbench reader")
+READERS.add("examples", lambda task_json: task_json.get("examples"))
 
 
 @BUILDERS.register("choice")

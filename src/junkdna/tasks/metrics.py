@@ -95,7 +95,7 @@ def numeric_match(preds: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 
 def compute(name: str, preds, labels) -> dict[str, float]:
-    preds, labels = np.asarray(preds), np.asarray(labels)
+    preds, labels = _as_array(preds), _as_array(labels)
     if preds.shape[0] != labels.shape[0]:
         raise JunkDNAError(f"metric {name}: {len(preds)} predictions for {len(labels)} labels")
     return METRICS.get(name)(preds, labels)
@@ -104,3 +104,120 @@ def compute(name: str, preds, labels) -> dict[str, float]:
 def primary(name: str, scores: dict[str, float]) -> float:
     """The primary value of a metric's result (its first key)."""
     return next(iter(scores.values()))
+
+
+# ----------------------------------------------------------------------------- question answering
+# SQuAD v1.1's official normalization: lower case, drop punctuation, drop the articles a/an/the,
+# collapse whitespace. Gold labels may be one answer or a list of accepted answers (aliases); a
+# prediction is scored against its best-matching gold answer, as the official script does.
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def normalize_answer(text: str) -> str:
+    text = "".join(ch for ch in str(text).lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def _golds(label) -> list[str]:
+    if isinstance(label, str):
+        return [label]
+    golds = [str(g) for g in label]
+    if not golds:
+        raise JunkDNAError("a QA example has an empty list of gold answers")
+    return golds
+
+
+def exact_match_score(pred: str, gold: str) -> float:
+    return float(normalize_answer(pred) == normalize_answer(gold))
+
+
+def f1_score(pred: str, gold: str) -> float:
+    """Token-overlap F1 of the normalized strings (bag of tokens, counts clipped)."""
+    from collections import Counter
+
+    p, g = normalize_answer(pred).split(), normalize_answer(gold).split()
+    if not p or not g:
+        return float(p == g)  # both empty: 1, one empty: 0 (the official script's rule)
+    common = sum((Counter(p) & Counter(g)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def containment_score(pred: str, gold: str) -> float:
+    """The paper's lenient TriviaQA match: the normalized gold occurs in the normalized output
+    (on token boundaries, so "1" is not found inside "1990")."""
+    g = normalize_answer(gold)
+    return float(bool(g) and f" {g} " in f" {normalize_answer(pred)} ")
+
+
+def _qa_scores(preds, labels) -> dict[str, float]:
+    if not len(labels):
+        return {"exact_match": NAN, "f1": NAN, "containment": NAN}
+    totals = {"exact_match": 0.0, "f1": 0.0, "containment": 0.0}
+    fns = {"exact_match": exact_match_score, "f1": f1_score, "containment": containment_score}
+    for pred, label in zip(preds, labels, strict=True):
+        golds = _golds(label)
+        for key, fn in fns.items():
+            totals[key] += max(fn(str(pred), g) for g in golds)
+    return {k: v / len(labels) for k, v in totals.items()}
+
+
+@METRICS.register("squad")
+def squad(preds, labels) -> dict[str, float]:
+    """SQuAD-style: exact match (primary), token F1, and containment."""
+    return _qa_scores(preds, labels)
+
+
+@METRICS.register("qa_containment")
+def qa_containment(preds, labels) -> dict[str, float]:
+    """TriviaQA as the paper scored it: containment (primary), plus exact match and F1."""
+    s = _qa_scores(preds, labels)
+    return {"containment": s["containment"], "exact_match": s["exact_match"], "f1": s["f1"]}
+
+
+@METRICS.register("choice_accuracy")
+def choice_accuracy(preds, labels) -> dict[str, float]:
+    """Multiple choice scored by log-likelihood. ``preds`` is (n, 2): the choice with the highest
+    summed log-probability, and the one with the highest per-token mean (length-normalized).
+    A 1-D ``preds`` is one prediction per row (both keys then agree)."""
+    preds, labels = np.asarray(preds), np.asarray(labels)
+    if preds.ndim == 1:
+        preds = np.stack([preds, preds], axis=1)
+    return {
+        "accuracy": accuracy(preds[:, 0], labels)["accuracy"],
+        "accuracy_norm": accuracy(preds[:, 1], labels)["accuracy"],
+    }
+
+
+@METRICS.register("sacrebleu")
+def sacrebleu_corpus(preds, labels) -> dict[str, float]:
+    """Corpus BLEU with SacreBLEU's defaults (13a tokenization, exp smoothing), one reference per
+    sentence. Reported on SacreBLEU's 0-100 scale (the convention every MT paper uses)."""
+    import sacrebleu
+
+    if not len(labels):
+        return {"bleu": NAN, "chrf": NAN}
+    hyps, refs = [str(p) for p in preds], [[str(r) for r in labels]]
+    return {
+        "bleu": float(sacrebleu.corpus_bleu(hyps, refs).score),
+        "chrf": float(sacrebleu.corpus_chrf(hyps, refs).score),
+    }
+
+
+def _as_array(values) -> np.ndarray:
+    """Like ``np.asarray``, but lists of answers (ragged, or of strings) become a 1-D object
+    array with one list per example."""
+    if isinstance(values, np.ndarray):
+        return values
+    values = list(values)
+    nested = bool(values) and isinstance(values[0], list | tuple)
+    if nested and (
+        len({len(v) for v in values}) > 1 or any(isinstance(x, str) for v in values for x in v)
+    ):
+        out = np.empty(len(values), dtype=object)
+        out[:] = [list(v) for v in values]
+        return out
+    return np.asarray(values)

@@ -14,7 +14,7 @@ from pathlib import Path
 from junkdna.data import bigbench
 from junkdna.errors import JunkDNAError
 from junkdna.paths import atomic_write_text, cache_dir
-from junkdna.tasks.bigbench_tasks import BUILDERS
+from junkdna.tasks.bigbench_tasks import BUILDERS, READERS
 from junkdna.tasks.spec import SPECS, SPLITS, TaskSpec
 from junkdna.tasks.splits import SPLIT_SEED, eval_sizes, split_positions
 
@@ -51,7 +51,7 @@ def prepare(name: str, archive: bigbench.Archive | None = None, force: bool = Fa
     if not force and (meta := prepared_meta(spec)) is not None:
         return meta
     task_json = bigbench.read_json(spec.source.member, archive)
-    examples = task_json.get("examples")
+    examples = READERS.get(spec.source.reader)(task_json)
     if not isinstance(examples, list) or not examples:
         raise JunkDNAError(f"{spec.source.member} has no 'examples' list: not a BIG-bench task")
     build = BUILDERS.get(spec.source.builder)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from junkdna.errors import JunkDNAError
-from junkdna.tasks import bigbench_tasks, glue  # noqa: F401  (registers the specs)
+from junkdna.tasks import bigbench_tasks, glue, qa, translation  # noqa: F401  (registers the specs)  # noqa: F401  (registers the specs)
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.spec import SPECS, HubSource, TaskSpec, check_columns
 
@@ -23,7 +23,9 @@ def load_task(name: str, difficulty=None, seed: int = 0, archive=None) -> TaskDa
     `archive` overrides where the BIG-bench archive is (tests pass a small local copy).
     """
     spec = get_spec(name)
-    if spec.offline:
+    if hasattr(spec.source, "load"):  # a source that builds its own splits (multi-domain mixes)
+        splits, info = spec.source.load(archive)
+    elif spec.offline:
         from junkdna.tasks.prepare import load_prepared
 
         loaded = load_prepared(spec, archive)
@@ -52,6 +54,8 @@ def load_task(name: str, difficulty=None, seed: int = 0, archive=None) -> TaskDa
         test=splits.get("test"),
         info=info,
         choices_field=spec.choices_field,
+        lang_fields=spec.lang_fields,
+        domain_field=spec.domain_field,
     )
     if difficulty is not None:
         task = difficulty.apply(task, seed)

@@ -18,6 +18,7 @@ from junkdna.tasks.base import HEAD_KINDS
 from junkdna.tasks.metrics import METRICS
 
 SPLITS = ("train", "validation", "test")
+CHOICE_HEADS = ("multiple-choice", "causal-lm")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class BigBenchSource:
     member: str  # path under bigbench/benchmark_tasks/
     builder: str  # name in tasks.bigbench_tasks.BUILDERS
     options: tuple[tuple[str, Any], ...] = ()  # builder keyword arguments (hashable)
+    reader: str = "examples"  # name in tasks.bigbench_tasks.READERS: task JSON -> source units
     offline = True
 
     def describe(self) -> str:
@@ -72,6 +74,8 @@ class TaskSpec:
     label_names: tuple[str, ...] | None = None
     human: HumanScore | None = None
     choices_field: str | None = None  # multiple-choice: the field holding the list of choices
+    lang_fields: tuple[str, str] | None = None  # seq2seq: fields with source/target language codes
+    domain_field: str | None = None  # multi-domain tasks: per-domain metrics
     version: str = "1"  # bump when the formatting or the split rule of this task changes
     family: str = ""  # e.g. "glue", "multiemo": groups tasks in listings and studies
     notes: str = ""  # mapping from the source format, caveats
@@ -90,9 +94,12 @@ class TaskSpec:
             raise JunkDNAError(f"{where}: label field {self.label_field!r} is also a text field")
         if self.head == "classification" and (not self.num_labels or self.num_labels < 2):
             raise JunkDNAError(f"{where}: a classification task needs num_labels >= 2")
-        if (self.head == "multiple-choice") != (self.choices_field is not None):
+        if self.head == "multiple-choice" and self.choices_field is None:
+            raise JunkDNAError(f"{where}: a multiple-choice task needs a choices_field")
+        if self.choices_field is not None and self.head not in CHOICE_HEADS:
             raise JunkDNAError(
-                f"{where}: choices_field is required for, and only for, multiple-choice"
+                f"{where}: choices_field is only for heads {', '.join(CHOICE_HEADS)} "
+                "(a causal LM scores each choice by log-likelihood)"
             )
         if self.label_names is not None and len(self.label_names) != self.num_labels:
             raise JunkDNAError(
@@ -127,6 +134,7 @@ def check_columns(dataset, spec: TaskSpec, split: str) -> None:
     needed = (*spec.text_fields, spec.label_field) + (
         (spec.choices_field,) if spec.choices_field else ()
     )
+    needed += (*(spec.lang_fields or ()), *((spec.domain_field,) if spec.domain_field else ()))
     columns = set(dataset.column_names)
     missing = [f for f in needed if f not in columns]
     if missing:

@@ -43,10 +43,16 @@ def encode(tokenizer, task: TaskData, split: str, recipe: Recipe, generation: bo
     ds = getattr(task, split)
     if ds is None or len(ds) == 0:
         raise JunkDNAError(f"task {task.name!r} has no {split} examples")
-    texts = [column(ds, f, split) for f in task.text_fields]
-    rows = [list(t) for t in zip(*texts, strict=True)]  # (n, number of text fields)
+    # Choices and language codes ride along at the end of each row (see ``row_extras``).
+    texts = [column(ds, f, split) for f in (*task.text_fields, *row_extras(task))]
+    rows = [list(t) for t in zip(*texts, strict=True)]  # (n, text fields + extras)
     labels = column(ds, task.label_field, split)
     return ENCODERS.get(task.head)(tokenizer, rows, labels, recipe, task, generation), labels
+
+
+def row_extras(task: TaskData) -> tuple[str, ...]:
+    """Fields appended after the text fields of every row: the choices, then the language codes."""
+    return ((task.choices_field,) if task.choices_field else ()) + tuple(task.lang_fields or ())
 
 
 def _encode_pairs(tokenizer, rows, recipe):
@@ -89,6 +95,10 @@ def _prompts(rows) -> list[str]:
 
 @ENCODERS.register("seq2seq")
 def _seq2seq(tokenizer, rows, labels, recipe, task, generation):
+    if task is not None and task.lang_fields:  # mBART-style language codes, per row
+        from junkdna.transfer.seq2seq import encode_with_languages
+
+        return encode_with_languages(tokenizer, rows, labels, recipe, generation)
     enc = tokenizer(_prompts(rows), truncation=True, max_length=recipe.max_length)
     if generation:
         return _features(enc, [None] * len(rows))
@@ -108,7 +118,14 @@ def _eos(tokenizer) -> int:
 @ENCODERS.register("causal-lm")
 def _causal_lm(tokenizer, rows, labels, recipe, task, generation):
     """Prompt then target (+ EOS); only target tokens carry loss. Prompts are cut from the left
-    so that the end of the prompt, next to the answer, survives truncation."""
+    so that the end of the prompt, next to the answer, survives truncation. With choices, a
+    causal LM scores each choice by log-likelihood (``transfer.causal``)."""
+    if task is not None and task.choices_field:
+        from junkdna.transfer.causal import encode_choices
+
+        return encode_choices(tokenizer, rows, labels, recipe, generation)
+    # A list of accepted answers (aliases) trains on its first, canonical one.
+    labels = [y[0] if isinstance(y, list | tuple) else y for y in labels]
     prompts = _prompts(rows)
     p_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
     bos = [tokenizer.bos_token_id] if getattr(tokenizer, "add_bos_token", False) else []

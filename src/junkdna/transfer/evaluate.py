@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -43,9 +42,17 @@ def evaluate(
             preds = predictor(model, tokenizer, features, recipe)
     finally:
         model.train(was_training)
-    if task.head in ("seq2seq", "causal-lm"):
-        labels = [str(y).strip() for y in labels]
-    return task_metrics.compute(task.metric, np.asarray(preds), np.asarray(labels))
+    if task.head in ("seq2seq", "causal-lm") and not task.choices_field:
+        labels = [
+            [str(a).strip() for a in y] if isinstance(y, list) else str(y).strip() for y in labels
+        ]
+    scores = task_metrics.compute(task.metric, preds, labels)
+    if task.domain_field:  # multi-domain tasks: the metric per domain too ("accuracy/en")
+        from junkdna.tasks.domains import per_domain
+
+        domains = data.column(getattr(task, split), task.domain_field, split)
+        scores.update(per_domain(task.metric, preds, labels, domains))
+    return scores
 
 
 def device_of(model: nn.Module) -> torch.device:
@@ -95,6 +102,10 @@ def _generate_kwargs(tokenizer, recipe) -> dict:
 
 @PREDICTORS.register("seq2seq")
 def _seq2seq(model, tokenizer, features, recipe):
+    if features and "tgt_lang" in features[0]:  # mBART-style: the target language is forced
+        from junkdna.transfer.seq2seq import generate_with_languages
+
+        return generate_with_languages(model, tokenizer, features, recipe)
     out: list[str] = []
     for batch in _batches(model, tokenizer, features, recipe):
         batch.pop("token_type_ids", None)
@@ -105,6 +116,10 @@ def _seq2seq(model, tokenizer, features, recipe):
 
 @PREDICTORS.register("causal-lm")
 def _causal_lm(model, tokenizer, features, recipe):
+    if features and "choice_ids" in features[0]:  # a task with choices: log-likelihood scoring
+        from junkdna.transfer.causal import predict_choices
+
+        return predict_choices(model, tokenizer, features, recipe)
     out: list[str] = []
     for batch in _batches(model, tokenizer, features, recipe, left=True):
         width = batch["input_ids"].shape[1]

@@ -1,0 +1,195 @@
+"""Question answering for setting 3 (external information): specs, prompts, answer extraction.
+
+Every QA task has a ``question`` and an ``evidence`` field; ``ExternalInformation`` (difficulty.py)
+turns them into one ``prompt`` field, with the evidence (open book, cut to a word budget) or
+without it (closed book).
+
+Offline: ``squad_mc`` - SQuAD v1.1 dev (in the BIG-bench archive) as multiple choice. The gold
+answer competes with answers to *other questions about the same paragraph* (then the same
+article), so every distractor is a span of the same passage: the evidence helps only a model that
+reads it, and chance is exactly 1/k. A causal LM scores each choice by log-likelihood (one
+prompt forward per question).
+
+Hub: ``triviaqa`` - TriviaQA rc (the paper's set), generated answers scored by containment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from junkdna.data.bigbench import SQUAD_DEV
+from junkdna.registry import Registry
+from junkdna.tasks import glue
+from junkdna.tasks.bigbench_tasks import BUILDERS, READERS
+from junkdna.tasks.metrics import normalize_answer
+from junkdna.tasks.spec import BigBenchSource, HubSource, TaskSpec, register
+from junkdna.tasks.splits import SPLIT_SEED
+
+QUESTION, EVIDENCE, PROMPT = "question", "evidence", "prompt"
+CHOICE_LETTERS = ("A", "B", "C", "D", "E", "F")
+
+# ----------------------------------------------------------------------------- prompts
+
+
+def truncate_words(text: str, budget: int) -> str:
+    """The first ``budget`` whitespace-separated words (a model-independent evidence budget)."""
+    words = str(text).split()
+    return " ".join(words[:budget])
+
+
+PROMPTS: Registry = Registry("QA mode")  # mode -> (question, evidence, budget) -> prompt
+
+
+@PROMPTS.register("open-book")
+def open_book(question: str, evidence: str, budget: int) -> str:
+    return f"Passage: {truncate_words(evidence, budget)}\nQuestion: {question.strip()}\nAnswer:"
+
+
+@PROMPTS.register("closed-book")
+def closed_book(question: str, evidence: str, budget: int) -> str:
+    return f"Question: {question.strip()}\nAnswer:"
+
+
+def build_prompt(mode: str, question: str, evidence: str, budget: int) -> str:
+    return PROMPTS.get(mode)(question, evidence, budget)
+
+
+def extract_answer(text: str) -> str:
+    """The answer in a generation: its first non-empty line, without an "Answer:" prefix."""
+    for line in str(text).splitlines():
+        line = line.strip()
+        if line.lower().startswith("answer:"):
+            line = line[len("answer:") :].strip()
+        if line:
+            return line
+    return ""
+
+
+# ----------------------------------------------------------------------------- SQuAD offline
+
+
+@READERS.register("squad_paragraphs")
+def squad_paragraphs(task_json: dict) -> list[dict] | None:
+    """SQuAD v1.1 JSON -> its paragraphs in file order (the unit splits are drawn over, so all
+    questions about one passage share a split)."""
+    data = task_json.get("data")
+    if not isinstance(data, list):
+        return None
+    return [
+        {"title": str(a.get("title", "")), "context": str(p.get("context", "")), "qas": p["qas"]}
+        for a in data
+        for p in a.get("paragraphs", [])
+    ]
+
+
+def _answers(qa: dict) -> list[str]:
+    seen: dict[str, None] = {}
+    for a in qa.get("answers", []):
+        text = " ".join(str(a.get("text", "")).split())
+        if text:
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+def _clashes(candidate: str, taken: list[str]) -> bool:
+    """Too close to a gold answer or a chosen option: equal, or one inside the other."""
+    c = f" {normalize_answer(candidate)} "
+    for t in taken:
+        t = f" {normalize_answer(t)} "
+        if not c.strip() or c in t or t in c:
+            return True
+    return False
+
+
+@BUILDERS.register("squad_choices")
+def squad_choices(paragraphs: list[dict], spec: TaskSpec, k: int = 4):
+    """One row per question: k choices, the gold answer among distractors from the same
+    paragraph first, then the same article, in a seeded order (seed: SPLIT_SEED, paragraph,
+    question), so the rows are the same on every machine."""
+    by_title: dict[str, list[int]] = defaultdict(list)
+    for pos, p in enumerate(paragraphs):
+        by_title[p["title"]].append(pos)
+    firsts = [[a[0] for q in p["qas"] if (a := _answers(q))] for p in paragraphs]
+    for pos, p in enumerate(paragraphs):
+        article = [x for other in by_title[p["title"]] if other != pos for x in firsts[other]]
+        for qi, qa in enumerate(p["qas"]):
+            golds = _answers(qa)
+            if not golds or not str(qa.get("question", "")).strip():
+                yield pos, None
+                continue
+            rng = np.random.default_rng([SPLIT_SEED, pos, qi])
+            near = [firsts[pos][j] for j in rng.permutation(len(firsts[pos]))]
+            far = [article[j] for j in rng.permutation(len(article))]
+            options: list[str] = []
+            for cand in near + far:
+                if len(options) == k - 1:
+                    break
+                if not _clashes(cand, golds + options):
+                    options.append(cand)
+            if len(options) < k - 1:
+                yield pos, None
+                continue
+            label = int(rng.integers(k))
+            options.insert(label, golds[0])
+            row = {QUESTION: qa["question"].strip(), EVIDENCE: p["context"], "choices": options}
+            yield pos, {**row, "label": label, "answers": golds, "title": p["title"]}
+
+
+SQUAD_NOTE = (
+    "SQuAD v1.1 dev (Rajpurkar et al. 2016) from the BIG-bench archive (squad_shifts); splits are "
+    "drawn over paragraphs; use with ExternalInformation (open-book / closed-book)."
+)
+K_CHOICES = 4
+register(
+    TaskSpec(
+        name="squad_mc",
+        description=f"SQuAD v1.1 dev questions as {K_CHOICES}-way multiple choice, distractors "
+        "from the same passage; open or closed book",
+        source=BigBenchSource(
+            SQUAD_DEV, "squad_choices", reader="squad_paragraphs", options=(("k", K_CHOICES),)
+        ),
+        head="causal-lm",
+        text_fields=(QUESTION, EVIDENCE),
+        metric="choice_accuracy",
+        choices_field="choices",
+        num_labels=K_CHOICES,
+        label_names=CHOICE_LETTERS[:K_CHOICES],
+        family="qa",
+        notes=SQUAD_NOTE + " Chance is 1/4; scored by the log-likelihood of each choice.",
+    )
+)
+# ----------------------------------------------------------------------------- TriviaQA (hub)
+TRIVIA_EVIDENCE_WORDS = 2000  # kept at load; ExternalInformation cuts to its own budget
+
+
+@glue.FORMATTERS.register("trivia_qa_rc")
+def trivia_qa_rc(row: dict) -> dict:
+    """TriviaQA rc row -> question, evidence (first Wikipedia page, else first web result) and
+    the accepted answers (the canonical value first, then its aliases)."""
+    pages = (row.get("entity_pages") or {}).get("wiki_context") or []
+    search = (row.get("search_results") or {}).get("search_context") or []
+    evidence = next((t for t in [*pages, *search] if t), "")
+    ans = row.get("answer") or {}
+    answers = [ans.get("value", "")] + [a for a in ans.get("aliases", []) if a != ans.get("value")]
+    return {
+        QUESTION: row["question"],
+        EVIDENCE: truncate_words(evidence, TRIVIA_EVIDENCE_WORDS),
+        "answers": [a for a in answers if a],
+    }
+
+
+register(
+    TaskSpec(
+        name="triviaqa",
+        description="TriviaQA (rc) open-domain questions; open book with Wikipedia/web evidence",
+        source=HubSource("mandarjoshi/trivia_qa", "rc", formatter="trivia_qa_rc"),
+        head="causal-lm",
+        text_fields=(QUESTION, EVIDENCE),
+        label_field="answers",
+        metric="qa_containment",
+        family="qa",
+        notes="Joshi et al. 2017; the paper's setting-3 set (Vicuna-7B, no fine-tuning). Hub only.",
+    )
+)

@@ -1,0 +1,193 @@
+"""Setting 2 and the seq2seq path: SacreBLEU, mBART language codes on a tiny local tokenizer,
+fine-tune + generate with a tiny random mBART, majority/minority data per domain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_bert
+from datasets import Dataset
+
+from junkdna.difficulty import MajorityMinority, from_params
+from junkdna.errors import JunkDNAError
+from junkdna.tasks import metrics as M
+from junkdna.tasks.base import TaskData
+from junkdna.tasks.domains import per_domain
+from junkdna.tasks.registry import get_spec
+from junkdna.transfer import Recipe, evaluate, finetune
+from junkdna.transfer.data import encode
+from junkdna.transfer.seq2seq import language_start
+
+WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "fast", "big", "small", "red", "house", "tree"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_sacrebleu_matches_sacrebleu_itself():
+    import sacrebleu
+
+    # SacreBLEU's README example
+    hyps = ["The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."]
+    refs = ["The dog bit the man.", "It was not unexpected.", "The man bit him first."]
+    got = M.compute("sacrebleu", hyps, refs)
+    assert got["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score)
+    assert got["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score)
+    assert M.compute("sacrebleu", ["a b c d"], ["a b c d"])["bleu"] == pytest.approx(100.0)
+
+
+def mbart_tokenizer():
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import MBartTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(["<s>", "<pad>", "</s>", "<unk>", *WORDS])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return MBartTokenizerFast(tokenizer_object=tok, src_lang="en_XX", tgt_lang="ru_RU")
+
+
+def tiny_mbart(vocab: int):
+    from transformers import MBartConfig, MBartForConditionalGeneration
+
+    torch.manual_seed(0)
+    cfg = MBartConfig(
+        vocab_size=vocab,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        pad_token_id=1,
+        eos_token_id=2,
+        bos_token_id=0,
+        decoder_start_token_id=2,
+    )
+    return MBartForConditionalGeneration(cfg)
+
+
+def translation_task() -> TaskData:
+    """'Translate' by reversing the words; two language pairs in one task."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(16):
+        src = " ".join(rng.choice(WORDS, 5))
+        pair = ("ru_RU", "en_XX") if i % 2 else ("vi_VN", "en_XX")
+        rows.append(
+            {
+                "source": src,
+                "target": " ".join(src.split()[::-1]),
+                "src_lang": pair[0],
+                "tgt_lang": pair[1],
+            }
+        )
+    ds = Dataset.from_list(rows)
+    return TaskData(
+        name="rev",
+        head="seq2seq",
+        train=ds,
+        validation=ds,
+        text_fields=("source",),
+        label_field="target",
+        metric="sacrebleu",
+        lang_fields=("src_lang", "tgt_lang"),
+    )
+
+
+def test_language_codes_per_row():
+    tok, task = mbart_tokenizer(), translation_task()
+    feats, _ = encode(tok, task, "train", Recipe(), generation=False)
+    ids = tok.convert_tokens_to_ids
+    for f, row in zip(feats, task.train, strict=True):
+        # mBART (cc25): source "X </s> src_code", labels "Y </s> tgt_code"
+        assert f["input_ids"][-2:] == [tok.eos_token_id, ids(row["src_lang"])]
+        assert f["labels"][-2:] == [tok.eos_token_id, ids("en_XX")]
+    gen, _ = encode(tok, task, "validation", Recipe(), generation=True)
+    assert [f["tgt_lang"] for f in gen] == task.validation["tgt_lang"]
+    assert tok.src_lang == "en_XX"  # the tokenizer's own setting is restored
+    assert language_start(tok, "ru_RU") == {"decoder_start_token_id": ids("ru_RU")}
+
+
+def test_mbart_finetune_and_generate_in_target_language():
+    tok, task = mbart_tokenizer(), translation_task()
+    model = tiny_mbart(len(tok))
+    recipe = Recipe(lr=1e-2, epochs=60, batch_size=16, warmup_ratio=0.0, max_new_tokens=6)
+    result = finetune(model, tok, task, "dense", None, recipe)
+    assert set(result.metrics) == {"bleu", "chrf"}
+    before = evaluate(tiny_mbart(len(tok)), tok, task, recipe)
+    # the reversal is learnt on the training rows (an untrained model scores ~0)
+    assert result.metrics["chrf"] > 60 and result.metrics["bleu"] > 20 > before["bleu"]
+    with pytest.raises(JunkDNAError, match="language code"):
+        bad = Dataset.from_list([{**task.train[0], "tgt_lang": "xx_YY"}])
+        evaluate(model, tok, TaskData(**{**task.__dict__, "validation": bad}), recipe)
+
+
+def domain_task() -> TaskData:
+    rows = [
+        {"text": f"{d} {i}", "label": i % 2, "domain": d}
+        for d, n in (("en", 40), ("pl", 20), ("ja", 20), ("de", 10))
+        for i in range(n)
+    ]
+    ds = Dataset.from_list(rows)
+    return TaskData(
+        name="mix",
+        head="classification",
+        train=ds,
+        validation=ds,
+        text_fields=("text",),
+        label_field="label",
+        metric="accuracy",
+        num_labels=2,
+        domain_field="domain",
+    )
+
+
+def test_majority_minority_splits_per_domain():
+    task = domain_task()
+    few = MajorityMinority(
+        ("en",), ("pl", "ja"), majority_examples=30, minority_examples=4, mode="few-shot"
+    ).apply(task, seed=1)
+    counts = dict(zip(*np.unique(few.train["domain"], return_counts=True), strict=True))
+    assert counts == {"en": 30, "pl": 4, "ja": 4}  # "de" is in neither: dropped
+    assert set(few.validation["domain"]) == {"en", "pl", "ja"}
+    assert sorted(np.bincount([r["label"] for r in few.train if r["domain"] == "pl"])) == [2, 2]
+    zero = from_params("majority_minority", {"majority": ["en"], "minority": ["pl"]}).apply(task)
+    assert set(zero.train["domain"]) == {"en"} and len(zero.train) == 40
+    assert set(zero.validation["domain"]) == {"en", "pl"}  # minority evaluated zero-shot
+    assert zero.info["difficulty"]["params"]["mode"] == "zero-shot"
+    # nested: the 4 few-shot rows of a seed lie inside its 8
+    eight = MajorityMinority(("en",), ("pl",), 30, 8, "few-shot").apply(task, seed=1)
+    pl = lambda t: {r["text"] for r in t.train if r["domain"] == "pl"}  # noqa: E731
+    assert pl(few) <= pl(eight)
+    with pytest.raises(JunkDNAError, match="zero-shot means 0"):
+        MajorityMinority(("en",), ("pl",), minority_examples=3)
+    with pytest.raises(JunkDNAError, match="not in"):
+        MajorityMinority(("en",), ("fr",)).apply(task)
+
+
+def test_per_domain_metrics_hand_computed_and_in_evaluate():
+    got = per_domain("accuracy", [1, 0, 1, 1], [1, 1, 1, 0], ["en", "en", "pl", "pl"])
+    assert got == {"accuracy/en": 0.5, "accuracy/pl": 0.5}
+    from test_transfer_regimes import tiny_tokenizer
+
+    task = domain_task()
+    scores = evaluate(tiny_bert(), tiny_tokenizer(), task, Recipe(batch_size=32))
+    assert {"accuracy", "accuracy/en", "accuracy/pl", "accuracy/ja", "accuracy/de"} == set(scores)
+    n = {"en": 40, "pl": 20, "ja": 20, "de": 10}
+    overall = sum(scores[f"accuracy/{d}"] * k for d, k in n.items()) / 90
+    assert scores["accuracy"] == pytest.approx(overall)
+
+
+def test_setting2_specs():
+    mix = get_spec("opus100_mix")
+    assert [d for d, _ in mix.source.parts] == ["ru", "vi", "gu", "my"] and not mix.offline
+    assert get_spec("opus100_gu_en").source.config == "en-gu"
+    assert get_spec("multiemo_mix").offline and get_spec("multiemo_mix").domain_field == "domain"
