@@ -19,7 +19,22 @@ from junkdna.transfer import Recipe, evaluate, finetune
 from junkdna.transfer.data import encode
 from junkdna.transfer.seq2seq import language_start
 
-WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "fast", "big", "small", "red", "house", "tree"]
+WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "a",
+    "mat",
+    "dog",
+    "ran",
+    "fast",
+    "big",
+    "small",
+    "red",
+    "house",
+    "tree",
+]
 
 
 @pytest.fixture(autouse=True)
