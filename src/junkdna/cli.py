@@ -22,6 +22,7 @@ COMMANDS = [
     "status",
     "export",
     "report",
+    "lmc",
 ]
 
 

@@ -18,6 +18,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from junkdna.analysis.lmc_study import load_study_lmc
     from junkdna.analysis.report import build_report
     from junkdna.errors import JunkDNAError
     from junkdna.provenance import versions
@@ -40,8 +41,15 @@ def run(args) -> int:
         **versions(),
     }
     out = args.out or study.output / "report"
+    # Figure 10 from `junkdna lmc STUDY`, for the pairs of runs still in this study.
+    lmc = load_study_lmc(study.output, {r.run_id for r in plan.runs})
     paths = build_report(
-        df, out, provenance, title=f"junkdna report: {study.name}", epsilon=args.epsilon
+        df,
+        out,
+        provenance,
+        title=f"junkdna report: {study.name}",
+        epsilon=args.epsilon,
+        lmc=lmc or None,
     )
     verdict = paths["verdict"]
     text = verdict.read_text().strip() if isinstance(verdict, Path) else str(verdict)
