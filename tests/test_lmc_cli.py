@@ -196,3 +196,37 @@ def test_load_result_rejects_a_broken_file(tmp_path):
     (tmp_path / "lmc.json").write_text('{"alphas": [0, 1]}')
     with pytest.raises(JunkDNAError, match="not a readable lmc.json"):
         load_result(tmp_path / "lmc.json")
+
+
+def test_causal_lm_loss_weights_batches_by_their_target_tokens(tmp_path, pair):
+    """Targets of 1..5 words: a mean of batch means would overweight the short ones. The oracle
+    sums -log p of every target token (each example alone, no padding) over all of them."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from junkdna.tasks.local import load_local_task
+    from junkdna.transfer import Recipe, data
+    from junkdna.transfer.loss import evaluate_loss
+
+    rows = [{"text": f"q{i}", "label": " ".join(["word"] * (1 + i % 5))} for i in range(7)]
+    f = tmp_path / "lm.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = load_local_task(f, head="causal-lm", validation=f)
+    tok = pair["tok"]
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=tok.vocab_size, hidden_size=16, intermediate_size=32,
+                      num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                      max_position_embeddings=64)  # fmt: skip
+    model = LlamaForCausalLM(cfg).eval()
+    recipe = Recipe(eval_batch_size=3)
+    feats, _ = data.encode(tok, task, "validation", recipe)
+    nll, count = 0.0, 0
+    with torch.no_grad():
+        for feat in feats:
+            ids, labels = torch.tensor([feat["input_ids"]]), torch.tensor(feat["labels"])
+            logp = model(input_ids=ids).logits[0, :-1].log_softmax(-1)  # predicts tokens 1..
+            target = labels[1:]
+            keep = target != data.IGNORE
+            nll -= float(logp[keep].gather(1, target[keep, None]).sum())
+            count += int(keep.sum())
+    got = evaluate_loss(model, tok, task, recipe)
+    assert got == pytest.approx(nll / count, rel=1e-5)
