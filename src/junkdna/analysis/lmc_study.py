@@ -171,6 +171,7 @@ def load_model_for(ref: str, task, seed: int):
     from junkdna.models import load_model, load_tokenizer
 
     transformers.logging.set_verbosity_error()  # silence the "newly initialized head" report
+    transformers.utils.logging.disable_progress_bar()
     torch.manual_seed(seed)
     return load_model(ref, head=task.head, num_labels=task.num_labels), load_tokenizer(ref)
 
