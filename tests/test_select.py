@@ -163,3 +163,32 @@ def test_select_smallest_exact_k_and_determinism():
     b = select_smallest(fns(tensors), k=3333)
     assert sum(int((~m).sum()) for m in a.values()) == 3333
     assert all(torch.equal(a[n], b[n]) for n in a)
+
+
+@pytest.mark.parametrize("levels", [5, 100000])
+def test_bracket_path_matches_oracle(monkeypatch, levels):
+    """Large enough tensors take the sample-bracket path; it must agree with the oracle."""
+    import junkdna.pruning.select as sel
+
+    calls = []
+    real = sel._threshold_by_radix
+    monkeypatch.setattr(sel, "_threshold_by_radix", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(sel, "MAX_BRACKET_FRACTION", 1.0)
+    monkeypatch.setattr(sel, "SAMPLE_STRIDE", 4)
+    g = torch.Generator().manual_seed(levels)
+    tensors = [torch.randint(0, levels, (64, 256), generator=g).float() for _ in range(4)]
+    got = select_global(fns(tensors), 0.4)
+    want = reference_global(tensors, n_to_remove(0.4, 4 * 64 * 256))
+    assert all(torch.equal(got[f"t{i}"], w) for i, w in enumerate(want))
+    assert not calls  # the bracket found the threshold
+
+
+def test_biased_sample_falls_back_to_radix_and_stays_exact():
+    g = torch.Generator().manual_seed(3)
+    tensors = [torch.rand(64, 128, generator=g) for _ in range(3)]
+    sizes = {f"t{i}": t.numel() for i, t in enumerate(tensors)}
+    # A sample that lies about the distribution puts the bracket in the wrong place.
+    liar = {f"t{i}": (lambda: torch.full((500,), 0.99)) for i in range(3)}
+    got = select_smallest(fns(tensors), sparsity=0.3, samples=liar, sizes=sizes)
+    want = reference_global(tensors, n_to_remove(0.3, 3 * 64 * 128))
+    assert all(torch.equal(got[f"t{i}"], w) for i, w in enumerate(want))

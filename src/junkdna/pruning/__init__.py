@@ -21,7 +21,13 @@ from junkdna.pruning import magnitude as _magnitude  # noqa: F401  (registers th
 from junkdna.pruning import sparsegpt as _sparsegpt  # noqa: F401
 from junkdna.pruning import wanda as _wanda  # noqa: F401
 from junkdna.pruning.base import CRITERIA, Criterion
-from junkdna.pruning.select import MaskRule, Structure, check_sparsity, select_global
+from junkdna.pruning.select import (
+    SAMPLE_STRIDE,
+    MaskRule,
+    Structure,
+    check_sparsity,
+    select_smallest,
+)
 
 __all__ = ["prune", "CRITERIA", "MaskRule", "Structure", "methods"]
 
@@ -112,8 +118,19 @@ def _prune_static(
         return lambda: crit.score(p.matrix(params[p.name].detach()).float())
 
     if rule.scope == "global" and not rule.structure.is_nm:
-        canon = select_global({n: scorer(p) for n, p in prunables.items()}, rule.sparsity)
+        scores = {n: scorer(p) for n, p in prunables.items()}
+        samples = sizes = None
+        if crit.elementwise:
+            # The score of a weight depends on that weight alone: score a strided sample of
+            # the weights directly instead of scoring everything once more.
+            samples = {n: _sampler(crit, params[n]) for n in prunables}
+            sizes = {n: params[n].numel() for n in prunables}
+        canon = select_smallest(scores, sparsity=rule.sparsity, samples=samples, sizes=sizes)
     else:
         canon = {n: rule.select(scorer(p)(), n) for n, p in prunables.items()}
     # Masks are stored in each parameter's own layout.
     return {n: prunables[n].matrix(m).contiguous() for n, m in canon.items()}
+
+
+def _sampler(crit: Criterion, weight: torch.Tensor):
+    return lambda: crit.score(weight.detach().reshape(-1)[::SAMPLE_STRIDE].float())

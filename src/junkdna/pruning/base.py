@@ -16,6 +16,7 @@ class Criterion:
 
     name: ClassVar[str]
     needs_calibration: ClassVar[bool] = False
+    elementwise: ClassVar[bool] = False  # score of w_ij depends on w_ij alone (cheap sampling)
     updates_weights: ClassVar[bool] = False  # SparseGPT also reconstructs the kept weights
     default_scope: ClassVar[str] = "layer"
     scopes: ClassVar[tuple[str, ...]] = ("global", "layer", "row")

@@ -11,6 +11,7 @@ from junkdna.pruning.base import Criterion, register
 class Magnitude(Criterion):
     name = "magnitude"
     default_scope = "global"  # the paper's default for RoBERTa and mBART
+    elementwise = True
 
     def score(self, weight: torch.Tensor, stats=None) -> torch.Tensor:
         return weight.abs()
