@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -25,6 +26,7 @@ def rss(field):
     return 0
 
 which, model_name, sparsity = sys.argv[1], sys.argv[2], float(sys.argv[3])
+torch.set_num_threads(int(sys.argv[4]))
 model = load_model(model_name)
 names = list(prunable_weights(model))
 # safetensors maps the weights lazily from the file; the first write to each page would cost a
@@ -58,9 +60,9 @@ print(json.dumps({"secs": secs, "extra_bytes": max(0, peak - base), "weights": n
 """
 
 
-def measure(which: str, model: str, sparsity: float) -> dict:
+def measure(which: str, model: str, sparsity: float, threads: int) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, which, model, str(sparsity)],
+        [sys.executable, "-c", CHILD, which, model, str(sparsity), str(threads)],
         capture_output=True,
         text=True,
         check=True,
@@ -72,12 +74,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--sparsity", type=float, default=0.5)
+    # One thread by default: on a shared, loaded machine OpenMP threads of many small ops wait on
+    # each other and the numbers mean little; both sides get the same setting.
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    base = measure("torch-prune-global", args.model, args.sparsity)
-    ours = measure("junkdna-global", args.model, args.sparsity)
-    nm = measure("junkdna-2:4", args.model, args.sparsity)
+    base = measure("torch-prune-global", args.model, args.sparsity, args.threads)
+    ours = measure("junkdna-global", args.model, args.sparsity, args.threads)
+    nm = measure("junkdna-2:4", args.model, args.sparsity, args.threads)
     w = ours["weights"]
-    print(f"model {args.model}: {w:,} prunable weights, sparsity {args.sparsity}")
+    print(
+        f"model {args.model}: {w:,} prunable weights, sparsity {args.sparsity}, "
+        f"{args.threads} thread(s), load average {os.getloadavg()[0]:.1f}"
+    )
     for name, r in [
         ("torch.nn.utils.prune global L1 (baseline)", base),
         ("junkdna global", ours),

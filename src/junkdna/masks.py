@@ -130,12 +130,8 @@ class MaskSet(Mapping[str, torch.Tensor]):
     @torch.no_grad()
     def apply(self, model: nn.Module) -> None:
         """Zero the pruned weights of ``model`` in place."""
-        params = self.check_compatible(model)
-        # One fused call: a bool mask multiplies ~20x faster this way than tensor by tensor.
-        torch._foreach_mul_(
-            [params[n].data for n in self.masks],
-            [m.to(params[n].device) for n, m in self.masks.items()],
-        )
+        for n, p in self.check_compatible(model).items():
+            p.mul_(self.masks[n].to(p.device))  # in place, one layer at a time: no big temporary
 
     def to(self, device: torch.device | str) -> MaskSet:
         return MaskSet({n: m.to(device) for n, m in self.masks.items()}, dict(self.metadata))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from junkdna.errors import JunkDNAError
+from junkdna.memory import Releaser
 
 SCOPES = ("global", "layer", "row")
 
@@ -118,7 +119,7 @@ def select_smallest(
         else:
             part, size = samples[n]().reshape(-1), sizes[n]
         _bits(part, n)  # validates the sample early; every full tensor is checked later
-        sample_parts.append(part.float())
+        sample_parts.append(part.float().clone())  # a copy: a view would pin the whole tensor
         total += size
     if k is None:
         k = n_to_remove(check_sparsity(sparsity), total)
@@ -128,8 +129,24 @@ def select_smallest(
         return {n: torch.ones_like(scores[n](), dtype=torch.bool) for n in names}
     masks = _select_in_one_pass(scores, k, total, torch.cat(sample_parts))
     if masks is None:
-        masks = _masks(scores, *_threshold_by_radix(scores, k))
+        masks = _masks(scores, total, *_threshold_by_radix(scores, k))
     return masks
+
+
+def _slices(total: int):
+    """All masks live in one bool buffer allocated up front. Allocating them one by one between
+    each layer's temporaries fragments the heap: the freed temporaries, pinned between live
+    masks, would stay resident (measured: +1.5 bytes per weight of peak RSS)."""
+    buffer = torch.empty(total, dtype=torch.bool)
+    offset = 0
+
+    def take(numel: int) -> torch.Tensor:
+        nonlocal offset
+        out = buffer[offset : offset + numel]
+        offset += numel
+        return out
+
+    return take
 
 
 # A prime stride: a power of two would keep hitting the same columns of every row (weights
@@ -157,11 +174,13 @@ def _select_in_one_pass(scores, k: int, total: int, sample: torch.Tensor):
     masks: dict[str, torch.Tensor] = {}
     pending = []  # (name, flat positions inside the bracket, their scores)
     below = 0
+    take, release = _slices(total), Releaser()
     for name in scores:
         s = scores[name]()
         flat = s.reshape(-1).float()
         _bits(flat, name)
-        keep = flat > hi
+        keep = torch.gt(flat, hi, out=take(flat.numel()))
+        release.step(8 * flat.numel())  # ~8 bytes of temporaries per score
         inside = ((flat >= lo) & ~keep).nonzero().squeeze(1)
         below += flat.numel() - int(torch.count_nonzero(keep)) - inside.numel()
         pending.append((name, inside, flat[inside]))
@@ -204,19 +223,24 @@ def _threshold_by_radix(scores, k: int):
     return (hi << 16) | lo, k - strictly_below, int(hist_lo[lo])
 
 
-def _masks(scores, threshold: int, ties_left: int, n_equal: int) -> dict[str, torch.Tensor]:
+def _masks(
+    scores, total: int, threshold: int, ties_left: int, n_equal: int
+) -> dict[str, torch.Tensor]:
     """Keep scores above the threshold; of the ``n_equal`` equal to it, the first
     ``ties_left`` in order go."""
     masks: dict[str, torch.Tensor] = {}
+    take, release = _slices(total), Releaser()
     for n in scores:
         s = scores[n]()
         bits = _bits(s, n)
+        keep = take(bits.numel())
+        release.step(8 * bits.numel())
         if ties_left == n_equal:  # every score equal to the threshold goes (no partial tie)
-            keep = bits > threshold
+            torch.gt(bits, threshold, out=keep)
         elif ties_left == 0:  # the partial tie was resolved in earlier tensors
-            keep = bits >= threshold
+            torch.ge(bits, threshold, out=keep)
         else:
-            keep = bits > threshold
+            torch.gt(bits, threshold, out=keep)
             eq = bits == threshold
             n_eq = int(torch.count_nonzero(eq))
             if n_eq > ties_left:
