@@ -223,6 +223,12 @@ def transformer_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return blocks
 
 
+# Blocks that hand state to the next block through their outputs, for code that runs blocks one
+# by one (sequential calibration): output index -> argument index of the next block's call.
+# T5 computes its relative position bias in the first block only and passes it on.
+CARRIED_OUTPUTS: dict[str, tuple[tuple[int, int], ...]] = {"T5Block": ((1, 2), (2, 5))}
+
+
 @dataclass(frozen=True)
 class Prunable:
     """One prunable weight. ``matrix(w)`` views it as (out_features, in_features)."""

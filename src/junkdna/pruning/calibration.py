@@ -34,16 +34,11 @@ import torch
 from torch import nn
 
 from junkdna.errors import JunkDNAError, did_you_mean
-from junkdna.models import Prunable, parameters_by_name, transformer_blocks
+from junkdna.models import CARRIED_OUTPUTS, Prunable, parameters_by_name, transformer_blocks
 from junkdna.pruning.base import Criterion
 from junkdna.pruning.select import MaskRule
 
 DEFAULT_BATCH_SIZE = 8  # sequences per forward pass: bounds activation memory
-
-# Blocks that hand state to the next block through their outputs: output index -> argument index
-# of the next call. T5 computes the relative position bias in its first block only.
-# (Model-structure knowledge; it would sit well in models.py.)
-CARRIED_OUTPUTS: dict[str, tuple[tuple[int, int], ...]] = {"T5Block": ((1, 2), (2, 5))}
 
 
 class CalibrationCriterion(Criterion):
