@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from conftest import tiny_gpt2, tiny_llama
 from datasets import Dataset
 from test_bigbench import make_archive
 
@@ -14,6 +16,7 @@ from junkdna.tasks import metrics as M
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.qa import build_prompt, extract_answer, trivia_qa_rc, truncate_words
 from junkdna.tasks.registry import load_task
+from junkdna.transfer.causal import choice_logprobs, shared_prefixes
 
 
 def test_squad_normalization_em_f1_containment():
@@ -207,3 +210,47 @@ def test_smollm2_answers_offline_questions_open_beats_closed():
     }
     assert scores["open-book"] >= 4 / 8  # chance: 2/8; measured 4/8 open, 1/8 closed
     assert scores["open-book"] > scores["closed-book"]
+
+
+# ----------------------------------------------------------------------------- shared prefixes
+
+
+def test_shared_prefixes_groups_neighbours_and_leaves_a_suffix():
+    passage_a, passage_b = list(range(10, 30)), list(range(10, 14)) + list(range(50, 66))
+    prompts = [
+        passage_a + [1, 2],  # 0: group A
+        passage_b + [3],  # 1: group B (shares only 4 tokens with A)
+        passage_a + [1, 5, 6],  # 2: group A, shares 21 tokens with 0
+        passage_a,  # 3: group A; its whole prompt is the others' prefix -> prefix 19
+        [7, 8],  # 4: alone
+        passage_b + [3],  # 5: a duplicate of 1 -> group B, prefix len - 1
+    ]
+    groups = {n: sorted(m) for n, m in shared_prefixes(prompts, min_shared=8)}
+    assert groups == {19: [0, 2, 3], 20: [1, 5]}
+    assert shared_prefixes(prompts, min_shared=21) == [(21, [0, 2])]  # passage_a + [1]
+    assert shared_prefixes(prompts, min_shared=22) == []
+
+
+@pytest.mark.parametrize("make", [tiny_llama, tiny_gpt2])
+def test_grouped_prefix_scores_match_full_forwards(make):
+    """Several questions per 'passage' (one prefix forward each), groups bigger than the batch,
+    a duplicate prompt, a prompt that is another's prefix, and loners of length 1 and 3."""
+    from test_generative import naive_logprob
+
+    model = make()
+    g = torch.Generator().manual_seed(1)
+    rand = lambda n: torch.randint(4, 100, (n,), generator=g).tolist()  # noqa: E731
+    p1, p2 = rand(18), rand(25)
+    prompts = [p1 + rand(3), p2 + rand(2), p1 + rand(5), p1, rand(1), p2 + rand(4), rand(3)]
+    prompts += [p1 + rand(2), list(prompts[1])]
+    choices = [[rand(k) for k in ks] for ks in ([1, 3], [2, 2], [4, 1, 1], [1, 2], [3, 3])] * 2
+    choices = choices[: len(prompts)]
+    assert {n for n, _ in shared_prefixes(prompts, 16)} == {17, 25}  # p1 alone keeps 1
+    with torch.inference_mode():
+        got = choice_logprobs(model, prompts, choices, pad_id=0, batch_size=2)
+        plain = choice_logprobs(model, prompts, choices, pad_id=0, batch_size=3, min_shared=None)
+        for p, cs, scores, ref in zip(prompts, choices, got, plain, strict=True):
+            assert [n for _, n in scores] == [len(c) for c in cs]
+            for c, (s, _), (r, _) in zip(cs, scores, ref, strict=True):
+                assert s == pytest.approx(naive_logprob(model, p, c), abs=1e-4)
+                assert r == pytest.approx(s, abs=1e-4)

@@ -23,6 +23,7 @@ from junkdna.data.bigbench import SQUAD_DEV
 from junkdna.registry import Registry
 from junkdna.tasks import glue
 from junkdna.tasks.bigbench_tasks import BUILDERS, READERS
+from junkdna.tasks.distractors import DISTRACTORS, ForeignPool, pick_distractors
 from junkdna.tasks.metrics import normalize_answer
 from junkdna.tasks.spec import BigBenchSource, HubSource, TaskSpec, register
 from junkdna.tasks.splits import SPLIT_SEED
@@ -93,47 +94,51 @@ def _answers(qa: dict) -> list[str]:
     return list(seen)
 
 
-def _clashes(candidate: str, taken: list[str]) -> bool:
-    """Too close to a gold answer or a chosen option: equal, or one inside the other."""
-    c = f" {normalize_answer(candidate)} "
-    for t in taken:
-        t = f" {normalize_answer(t)} "
-        if not c.strip() or c in t or t in c:
-            return True
-    return False
+def _too_long(answer: str, max_words: int | None) -> bool:
+    return max_words is not None and len(answer.split()) > max_words
 
 
 @BUILDERS.register("squad_choices")
-def squad_choices(paragraphs: list[dict], spec: TaskSpec, k: int = 4):
-    """One row per question: k choices, the gold answer among distractors from the same
-    paragraph first, then the same article, in a seeded order (seed: SPLIT_SEED, paragraph,
-    question), so the rows are the same on every machine."""
+def squad_choices(
+    paragraphs: list[dict],
+    spec: TaskSpec,
+    k: int = 4,
+    distractors: str = "same-passage",
+    max_answer_words: int | None = None,
+):
+    """One row per question: k choices, the gold answer (its first annotation) among k-1
+    distractors chosen by the strategy ``distractors`` (tasks/distractors.py), in a seeded order
+    (seed: SPLIT_SEED, paragraph, question), so the rows are the same on every machine. Questions
+    whose gold answer has more than ``max_answer_words`` words are dropped (long options cost
+    scoring time and are penalized by a summed log-likelihood)."""
+    n_near = DISTRACTORS.get(distractors)(k)
     by_title: dict[str, list[int]] = defaultdict(list)
     for pos, p in enumerate(paragraphs):
         by_title[p["title"]].append(pos)
     firsts = [[a[0] for q in p["qas"] if (a := _answers(q))] for p in paragraphs]
+    pool = ForeignPool(
+        [(p["title"], a) for p, f in zip(paragraphs, firsts, strict=True) for a in f]
+    )
     for pos, p in enumerate(paragraphs):
         article = [x for other in by_title[p["title"]] if other != pos for x in firsts[other]]
+        passage = normalize_answer(p["context"])
         for qi, qa in enumerate(p["qas"]):
             golds = _answers(qa)
-            if not golds or not str(qa.get("question", "")).strip():
+            question = str(qa.get("question", "")).strip()
+            if not golds or not question or _too_long(golds[0], max_answer_words):
                 yield pos, None
                 continue
             rng = np.random.default_rng([SPLIT_SEED, pos, qi])
             near = [firsts[pos][j] for j in rng.permutation(len(firsts[pos]))]
-            far = [article[j] for j in rng.permutation(len(article))]
-            options: list[str] = []
-            for cand in near + far:
-                if len(options) == k - 1:
-                    break
-                if not _clashes(cand, golds + options):
-                    options.append(cand)
-            if len(options) < k - 1:
+            near += [article[j] for j in rng.permutation(len(article))]
+            foreign = pool.draw(golds[0], p["title"], rng) if n_near < k - 1 else iter(())
+            options = pick_distractors(near, foreign, golds, passage, n_near, k - 1)
+            if options is None:
                 yield pos, None
                 continue
             label = int(rng.integers(k))
             options.insert(label, golds[0])
-            row = {QUESTION: qa["question"].strip(), EVIDENCE: p["context"], "choices": options}
+            row = {QUESTION: question, EVIDENCE: p["context"], "choices": options}
             yield pos, {**row, "label": label, "answers": golds, "title": p["title"]}
 
 
