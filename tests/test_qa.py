@@ -14,8 +14,17 @@ from junkdna.difficulty import ExternalInformation, from_params
 from junkdna.errors import JunkDNAError
 from junkdna.tasks import metrics as M
 from junkdna.tasks.base import TaskData
-from junkdna.tasks.qa import build_prompt, extract_answer, trivia_qa_rc, truncate_words
+from junkdna.tasks.distractors import answer_key, answer_kind
+from junkdna.tasks.qa import (
+    build_prompt,
+    extract_answer,
+    squad_choices,
+    squad_paragraphs,
+    trivia_qa_rc,
+    truncate_words,
+)
 from junkdna.tasks.registry import load_task
+from junkdna.tasks.spec import SPECS
 from junkdna.transfer.causal import choice_logprobs, shared_prefixes
 
 
@@ -118,7 +127,7 @@ def squad_json(n_par: int = 12) -> dict:
 def test_squad_choices_from_a_local_archive(tmp_path, monkeypatch):
     monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "home"))
     archive = make_archive(tmp_path, {"squad_shifts/squaddev_v1.1.json": squad_json()})
-    task = load_task("squad_mc", archive=archive)
+    task, task_spec = load_task("squad_mc", archive=archive), SPECS.get("squad_mc")
     rows = [*task.train, *task.validation, *task.test]
     assert len(task.validation) == 4 and len(task.test) == 4  # one paragraph each (12 -> 10%)
     assert len(rows) == 48
@@ -128,7 +137,13 @@ def test_squad_choices_from_a_local_archive(tmp_path, monkeypatch):
         p = r["answers"][0].split()[1].split("-")[0]
         others = [c for i, c in enumerate(r["choices"]) if i != r["label"]]
         assert r["answers"][0] not in others
-        # same paragraph first (2 other distinct answers there), then the same article
+        # the task's distractors come from the other article (T1 <-> T2)
+        assert all((int(c.split()[1].split("-")[0]) < 6) != (int(p) < 6) for c in others)
+    for r in (r for _, r in squad_choices(squad_paragraphs(squad_json()), task_spec, 4) if r):
+        p = r["answers"][0].split()[1].split("-")[0]
+        others = [c for i, c in enumerate(r["choices"]) if i != r["label"]]
+        # same-passage (the builder's default, v1 of the task): same paragraph first (2 other
+        # distinct answers there), then the same article
         assert sum(c.split()[1].startswith(f"{p}-") for c in others) == 2
         assert all((int(c.split()[1].split("-")[0]) < 6) == (int(p) < 6) for c in others)
     again = load_task("squad_mc", archive=archive)
@@ -254,3 +269,44 @@ def test_grouped_prefix_scores_match_full_forwards(make):
             for c, (s, _), (r, _) in zip(cs, scores, ref, strict=True):
                 assert s == pytest.approx(naive_logprob(model, p, c), abs=1e-4)
                 assert r == pytest.approx(s, abs=1e-4)
+
+
+def test_answer_kinds():
+    kinds = {
+        "1867": "year",
+        "the 1990s": "year",
+        "18th century": "year",
+        "In September 1971": "date",
+        "5,560 kg": "number",
+        "four": "number",
+        "the BBC National Orchestra of Wales": "name",
+        "Samuel P. Huntington": "name",
+        "free trade": "phrase",
+    }
+    assert {a: answer_kind(a) for a in kinds} == kinds
+    assert answer_key("New England Patriots") == ("name", 3)
+    assert answer_key("a b c d e f") == ("phrase", 4)  # 4+ words share one length bucket
+
+
+@pytest.mark.parametrize("strategy,n_near", [("other-articles", 0), ("mixed", 1)])
+def test_squad_distractors_from_other_articles(tmp_path, strategy, n_near):
+    raw = squad_json()
+    raw["data"][0]["paragraphs"][0]["context"] = "Paragraph 0 mentions answer 6-1 by name."
+    spec = SPECS.get("squad_mc")
+    paras = squad_paragraphs(raw)
+    rows = [r for _, r in squad_choices(paras, spec, 4, strategy) if r]
+    assert len(rows) == 48
+    for r in rows:
+        p = int(r["answers"][0].split()[1].split("-")[0])
+        others = [c for i, c in enumerate(r["choices"]) if i != r["label"]]
+        assert r["choices"][r["label"]] == r["answers"][0] and len(set(r["choices"])) == 4
+        same_title = [c for c in others if (int(c.split()[1].split("-")[0]) < 6) == (p < 6)]
+        assert len(same_title) == n_near  # the rest come from the other article
+        if p == 0:  # a foreign answer found in the passage is never a distractor
+            assert "answer 6-1" not in others
+    again = [r for _, r in squad_choices(paras, spec, 4, strategy) if r]
+    assert again == rows  # seeded: the same rows every time
+    long = [r for _, r in squad_choices(paras, spec, 4, strategy, max_answer_words=1) if r]
+    assert long == []  # every gold answer here has 2 words
+    with pytest.raises(JunkDNAError, match="Did you mean .mixed."):
+        list(squad_choices(paras, spec, 4, "mixd"))
