@@ -8,6 +8,16 @@ scorer runs each passage once for its questions). The load average is printed: t
 shared, and with other work on the cores one torch thread often beats two.
 
     JUNKDNA_HOME=... python benchmarks/bench_qa.py --questions 200 --evidence-words 128 --threads 1
+
+Measured 2026-11-29 on the shared 2-core machine (squad_mc v2; accuracy, questions/second, and
+the speed-up over one-at-a-time in the same run; grouped = passage-grouped sample):
+
+    questions words threads load | open-book            grouped    | closed-book
+    200       128   1       3.0  | 0.895 1.81 q/s 5.4x  3.13 q/s  | 0.620  6.44 q/s 4.5x
+    60        64    1       3.5  | 0.817 2.33 q/s 4.0x  4.17 q/s  | 0.633  6.94 q/s 5.0x
+    60        128   1       1.5  | 0.867 1.57 q/s 3.6x  3.09 q/s  | 0.633  6.54 q/s 4.9x
+    60        64    2       1.6  | 0.817 4.13 q/s 5.2x  5.87 q/s  | 0.633  9.70 q/s 5.8x
+    60        128   2       1.8  | 0.867 2.73 q/s 3.7x  5.01 q/s  | 0.633 11.20 q/s 5.4x
 """
 
 from __future__ import annotations

@@ -310,3 +310,18 @@ def test_squad_distractors_from_other_articles(tmp_path, strategy, n_near):
     assert long == []  # every gold answer here has 2 words
     with pytest.raises(JunkDNAError, match="Did you mean .mixed."):
         list(squad_choices(paras, spec, 4, "mixd"))
+
+
+def test_cut_prompts_are_reported(caplog):
+    from test_generative import word_tokenizer
+
+    from junkdna.transfer import Recipe
+    from junkdna.transfer.causal import encode_choices
+
+    tok = word_tokenizer()
+    rows = [["w1 w2 w3 w4 w5 w6", ["red", "blue green"]], ["w7", ["cat", "red"]]]
+    with caplog.at_level("WARNING", logger="junkdna.transfer.causal"):
+        feats = encode_choices(tok, rows, [0, 1], Recipe(max_length=5), generation=True)
+    ids = tok("w1 w2 w3 w4 w5 w6", add_special_tokens=False)["input_ids"]
+    assert feats[0]["prompt_ids"] == ids[-3:]  # 5 - the 2-token choice: the end survives
+    assert "1 of 2 prompts were cut" in caplog.text

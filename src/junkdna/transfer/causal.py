@@ -5,12 +5,16 @@ Choice scoring runs the prompts of a batch of questions once, copies each questi
 its choices, and runs only the choice tokens on top. A question with k choices of a few tokens
 after a 200-token prompt costs about one prompt forward, not k. Prompts are left-padded, with
 explicit position ids so that padding shifts nothing; questions are grouped by prompt length so
-that little is padded.
+that little is padded. Questions whose prompts share a long prefix (open-book questions about one
+passage) run that prefix once and only their own rest on copies of its cache; logits are computed
+only where they are read; a choice's tail runs with choices of similar length (one long answer
+would otherwise pad every row), and its last token, which predicts nothing, is not run.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import math
 from collections.abc import Sequence
 
@@ -19,6 +23,8 @@ from torch import nn
 
 from junkdna.errors import JunkDNAError
 from junkdna.transfer import data
+
+log = logging.getLogger(__name__)
 
 
 def encode_choices(tokenizer, rows, labels, recipe, generation: bool) -> list[dict]:
@@ -38,13 +44,22 @@ def encode_choices(tokenizer, rows, labels, recipe, generation: bool) -> list[di
     texts = data._prompts(prompts)
     p_ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     bos = [tokenizer.bos_token_id] if getattr(tokenizer, "add_bos_token", False) else []
-    out = []
+    out, cut = [], 0
     for text, p, c in zip(texts, p_ids, choices, strict=True):
         sep = "" if text[-1:].isspace() else " "
         c_ids = tokenizer([sep + str(x) for x in c], add_special_tokens=False)["input_ids"]
         c_ids = [ids[: recipe.target_max_length] or [data._eos(tokenizer)] for ids in c_ids]
         keep = max(recipe.max_length - len(bos) - max(map(len, c_ids)), 1)
+        cut += len(p) > keep
         out.append({"prompt_ids": bos + p[-keep:], "choice_ids": c_ids})
+    if cut:  # an open-book passage cut from the left silently changes the evidence budget
+        log.warning(
+            "%d of %d prompts were cut from the left to fit max_length=%d (prompt + choice); "
+            "raise the recipe's max_length to score them whole",
+            cut,
+            len(out),
+            recipe.max_length,
+        )
     return out
 
 
