@@ -8,6 +8,7 @@ Inputs are the tables of ``normalize.summarize`` (mean/ci_low/ci_high per curve 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,13 +34,20 @@ def is_nm(structure: str) -> bool:
 def _figure(n_panels: int, title: str, sharey: bool = True) -> tuple[Figure, list]:
     # Fixed margins instead of a layout engine: constrained layout doubles the drawing time.
     width, height = PANEL[0] * n_panels, PANEL[1] + 0.5
+    # Wrap the title to the figure's width (about 12 characters per inch at 10 pt).
+    lines = textwrap.wrap(title, width=max(20, int(width * 12))) or [""]
+    height += 0.18 * (len(lines) - 1)
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, n_panels, squeeze=False, sharey=sharey)[0]
     fig.subplots_adjust(
-        left=0.75 / width, right=1 - 0.15 / width, bottom=0.15, top=0.82, wspace=0.25
+        left=0.75 / width,
+        right=1 - 0.15 / width,
+        bottom=0.15 * PANEL[1] / height,
+        top=1 - (0.35 + 0.18 * len(lines)) / height,
+        wspace=0.25,
     )
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle("\n".join(lines), fontsize=10)
     return fig, list(axes)
 
 
