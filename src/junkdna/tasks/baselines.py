@@ -42,3 +42,35 @@ for _mode, _score in (("open-book", 0.895), ("closed-book", 0.62)):
         _QA_CMD,
         "2026-11-29",
     )
+
+# Dense MiniLM, fine-tuned (lead's measurements on the 2-core machine, 2026-11-29). The
+# quickstart's levels: MultiEmo EN with 200 examples (lr 1e-4, 6 epochs, batch 32, length 32)
+# reaches 0.567 / 0.617 (seeds 1 / 2) and with 800 examples (2 epochs) 0.633 / 0.647
+# (`junkdna run studies/quickstart.toml`). The entries below are single commands. VitaminC and
+# MultiEmo DE/PL do NOT learn at 400 examples: they are recorded so that nobody builds a study
+# level on them with that budget.
+_FT = (
+    "junkdna finetune minilm --task {task} --difficulty data_adequacy:examples={n} "
+    "--regime dense --epochs {ep} --lr 1e-4 --batch-size 32 --max-length {len} --out DIR"
+)
+for _task, _score, _n, _ep, _len in (
+    ("multiemo_en", 0.692, 4000, 1, 64),
+    ("multiemo_de", 0.370, 400, 3, 32),  # majority 0.370: learns nothing at this budget
+    ("multiemo_pl", 0.360, 400, 3, 32),  # majority 0.360: learns nothing at this budget
+):
+    MEASURED[(_task, "minilm")] = Measured(
+        _task,
+        "minilm",
+        _score,
+        f"{_n} training examples, lr 1e-4, {_ep} epoch(s), batch 32, max length {_len}",
+        _FT.format(task=_task, n=_n, ep=_ep, len=_len),
+        "2026-11-29",
+    )
+MEASURED[("vitaminc", "minilm")] = Measured(
+    "vitaminc",
+    "minilm",
+    0.430,  # majority 0.489: learns nothing at this budget
+    "400 training examples, lr 1e-4, 3 epochs, batch 32, max length 64 (quickstart draft)",
+    "junkdna run studies/quickstart.toml (draft with an across-tasks experiment)",
+    "2026-11-29",
+)
