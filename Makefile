@@ -52,6 +52,9 @@ format:
 
 bench: setup
 	$(PY) benchmarks/bench_select.py
+	$(PY) benchmarks/bench_transfer.py --reps 8 --threads 1
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_sparsegpt.py --model minilm
+	$(PY) benchmarks/bench_qa.py --questions 200 --evidence-words 128 --threads 1
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
