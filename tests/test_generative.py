@@ -17,14 +17,6 @@ from junkdna.transfer.causal import choice_logprobs, perplexity, pick
 WORDS = [f"w{i}" for i in range(60)] + ["Question:", "Answer:", "red", "blue", "green", "cat"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def word_tokenizer():
     """Whitespace word-level tokenizer (no special tokens added) over the tiny models' vocab."""
     from tokenizers import Tokenizer, models, pre_tokenizers

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 from conftest import tiny_bert
-from test_transfer_regimes import one_thread, tiny_task, tiny_tokenizer  # noqa: F401
+from test_transfer_regimes import tiny_task, tiny_tokenizer  # noqa: F401
 
 from junkdna.cli import main
 from junkdna.masks import MaskSet

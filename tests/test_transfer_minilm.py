@@ -6,7 +6,6 @@ import copy
 
 import pytest
 import torch
-from test_transfer_regimes import one_thread  # noqa: F401
 
 from junkdna.models import load_model, load_tokenizer
 from junkdna.pruning import prune

@@ -6,7 +6,6 @@ import pytest
 import torch
 from test_transfer_regimes import (  # noqa: F401
     FAST,
-    one_thread,
     params,
     tiny_model,
     tiny_task,

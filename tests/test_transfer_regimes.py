@@ -17,16 +17,6 @@ from junkdna.transfer import REGIMES, NonFiniteError, Recipe, finetune
 from junkdna.transfer import data as tdata
 from junkdna.transfer.loop import train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run 5-50x faster on one thread when the CPU is shared (no spin-waiting)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 WORDS = [f"w{i}" for i in range(60)] + ["good", "bad", "yes", "no"]
 
 

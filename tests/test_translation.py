@@ -37,14 +37,6 @@ WORDS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_sacrebleu_matches_sacrebleu_itself():
     import sacrebleu
 
