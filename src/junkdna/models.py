@@ -120,7 +120,7 @@ def local_ref(src: ModelSource) -> str:
 
 # ----------------------------------------------------------------------------- loading
 
-HEADS = ("auto", "base", "classification", "regression", "causal-lm", "seq2seq")
+HEADS = ("auto", "base", "classification", "regression", "multiple-choice", "causal-lm", "seq2seq")
 
 
 def load_model(
@@ -148,6 +148,11 @@ def load_model(
         # A checkpoint that already has a head of another size (e.g. 2 labels vs 3) gets a fresh
         # one: task heads are never part of what we study.
         kwargs = {"num_labels": labels, "ignore_mismatched_sizes": True, **extra, **kwargs}
+    elif head == "multiple-choice":
+        # One score per (context, choice) sequence, softmax over the choices (RoBERTa's CSQA and
+        # WinoGrande set-up). The scoring layer is fresh; it is a task head like any other.
+        cls = tf.AutoModelForMultipleChoice
+        kwargs = {"ignore_mismatched_sizes": True, **kwargs}
     elif head == "causal-lm":
         cls = tf.AutoModelForCausalLM
     elif head == "seq2seq":
@@ -167,6 +172,13 @@ def load_model(
         model = cls.from_pretrained(ref, dtype=dtype, **kwargs)
     except OSError as e:
         raise JunkDNAError(f"could not load model {name!r}: {e}") from e
+    except ValueError as e:  # the Auto class has no head for this architecture
+        if "Unrecognized configuration class" not in str(e):
+            raise
+        raise JunkDNAError(
+            f"model {name!r} has no {head} head in transformers ({cls.__name__} does not know "
+            f"its architecture); pick an encoder such as BERT or RoBERTa for this task"
+        ) from None
     model.junkdna_source = src  # type: ignore[attr-defined]
     return model
 

@@ -34,7 +34,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     g = p.add_argument_group("local task file")
     g.add_argument("--text-field", action="append", default=None, help="repeat for pairs")
     g.add_argument("--label-field", default="label")
-    g.add_argument("--head", default="classification", help="classification, regression, ...")
+    g.add_argument(
+        "--head", default="classification", help="classification, regression, multiple-choice, ..."
+    )
+    g.add_argument(
+        "--choices-field", default="choices", help="multiple-choice: the field listing the choices"
+    )
     g.add_argument("--validation", default=None, help="validation file (default: hold-out)")
     g.add_argument("--metric", default=None, help="metric name (default: by head)")
     p.add_argument(
@@ -88,6 +93,7 @@ def load_task_from_args(args):
             metric=args.metric,
             validation=args.validation,
             seed=args.seed,
+            choices_field=args.choices_field,
         )
     try:
         from junkdna.tasks.registry import load_task

@@ -78,6 +78,7 @@ class Task(_Strict):
     file: str | None = None
     text_fields: list[str] = ["text"]
     label_field: str = "label"
+    choices_field: str | None = None  # local multiple-choice task: the list of choices
     head: str = "classification"
     metric: str | None = None
     validation: str | None = None  # local validation file (default: a seeded 20% hold-out)

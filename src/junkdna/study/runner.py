@@ -138,6 +138,7 @@ def load_study_task(cfg: dict[str, Any], root: Path, human_score: float | None =
             metric=spec.get("metric"),
             validation=None if validation is None else _file(root, validation),
             seed=0,  # the hold-out split is fixed; seeds vary training, not the evaluation set
+            choices_field=spec.get("choices_field") or "choices",
         )
         task = dataclasses.replace(task, name=spec["name"])
     else:

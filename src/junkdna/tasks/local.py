@@ -20,6 +20,7 @@ from junkdna.tasks.base import TaskData
 DEFAULT_METRIC = {
     "classification": "accuracy",
     "regression": "pearson_spearman",
+    "multiple-choice": "accuracy",
     "seq2seq": "accuracy",
     "causal-lm": "accuracy",
 }
@@ -70,6 +71,29 @@ def _as_int(v: Any) -> int | None:
     return None
 
 
+def _choice_labels(rows: list[dict], field: str, choices: str, path) -> list[int]:
+    """Multiple choice: each row's choices are a JSON list; the label is the right choice's index
+    or its text."""
+    out = []
+    for i, r in enumerate(rows):
+        opts = r[choices]
+        if not isinstance(opts, list) or len(opts) < 2:
+            raise JunkDNAError(
+                f"task file {str(path)!r}: row {i + 1}: {choices!r} must be a list of at least 2 "
+                f"choices (a JSON list in a .jsonl file), got {opts!r}"
+            )
+        y = _as_int(r[field])
+        if y is None and str(r[field]) in [str(o) for o in opts]:
+            y = [str(o) for o in opts].index(str(r[field]))
+        if y is None or not 0 <= y < len(opts):
+            raise JunkDNAError(
+                f"task file {str(path)!r}: row {i + 1}: label {r[field]!r} is neither a choice "
+                f"index in 0..{len(opts) - 1} nor the text of one of the choices"
+            )
+        out.append(y)
+    return out
+
+
 def _encode_labels(head: str, train: list, val: list, field: str):
     """Returns (train labels, validation labels, num_labels, label names)."""
     if head == "regression":
@@ -101,6 +125,7 @@ def load_local_task(
     validation: str | Path | None = None,
     validation_fraction: float = 0.2,
     seed: int = 0,
+    choices_field: str = "choices",
 ) -> TaskData:
     from datasets import Dataset
 
@@ -110,6 +135,8 @@ def load_local_task(
         )
     path = Path(path)
     needed = [*text_fields, label_field]
+    if head == "multiple-choice":
+        needed.append(choices_field)
     rows = read_rows(path)
     _check_columns(rows, needed, path)
     if validation is not None:
@@ -127,10 +154,17 @@ def load_local_task(
         val_rows = [rows[i] for i in order[:n_val]]
         train_rows = [rows[i] for i in order[n_val:]]
         split = f"seeded hold-out: {validation_fraction:g} of the file, seed {seed}"
-    y_train, y_val, num_labels, names = _encode_labels(head, train_rows, val_rows, label_field)
+    if head == "multiple-choice":
+        y_train = _choice_labels(train_rows, label_field, choices_field, path)
+        y_val = _choice_labels(val_rows, label_field, choices_field, validation or path)
+        num_labels, names = len(train_rows[0][choices_field]), None
+    else:
+        y_train, y_val, num_labels, names = _encode_labels(head, train_rows, val_rows, label_field)
 
     def dataset(rs, ys):
         cols = {f: [str(r[f]) for r in rs] for f in text_fields}
+        if head == "multiple-choice":
+            cols[choices_field] = [[str(c) for c in r[choices_field]] for r in rs]
         return Dataset.from_dict({**cols, label_field: ys})
 
     return TaskData(
@@ -143,5 +177,6 @@ def load_local_task(
         metric=metric or DEFAULT_METRIC[head],
         num_labels=num_labels,
         label_names=names,
+        choices_field=choices_field if head == "multiple-choice" else None,
         info={"source": str(path), "split": split, "train": len(y_train), "validation": len(y_val)},
     )

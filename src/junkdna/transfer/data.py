@@ -2,8 +2,9 @@
 longest sequence).
 
 A *feature* is one example as plain Python lists: ``input_ids``, ``attention_mask`` (and
-``token_type_ids`` where the tokenizer makes them), plus ``labels``: an int (classification), a
-float (regression) or a token list (seq2seq, causal LM; -100 marks positions without loss).
+``token_type_ids`` where the tokenizer makes them), plus ``labels``: an int (classification,
+multiple choice), a float (regression) or a token list (seq2seq, causal LM; -100 marks positions
+without loss). A multiple-choice feature holds one sequence per choice (lists of lists).
 """
 
 from __future__ import annotations
@@ -89,6 +90,54 @@ def _regression(tokenizer, rows, labels, recipe, task, generation):
     return _features(_encode_pairs(tokenizer, rows, recipe), values)
 
 
+BLANK = "_"
+
+
+def choice_texts(context: str, choice: str) -> tuple[str, ...]:
+    """The sequence(s) that score one choice. A context with exactly one blank ``_`` (WinoGrande)
+    is the sentence with the blank filled by the choice; any other context (a CSQA question) is
+    paired with the choice as a second segment."""
+    if context.count(BLANK) == 1:
+        return (context.replace(BLANK, choice),)
+    return (context, choice)
+
+
+@ENCODERS.register("multiple-choice")
+def _multiple_choice(tokenizer, rows, labels, recipe, task, generation):
+    """Each choice is encoded with its context (``choice_texts``); the model scores every
+    sequence and a softmax over the choices gives the answer (AutoModelForMultipleChoice)."""
+    n_text = len(task.text_fields)
+    sizes = {len(r[n_text]) for r in rows if isinstance(r[n_text], list | tuple)}
+    if len(sizes) != 1 or any(not isinstance(r[n_text], list | tuple) for r in rows):
+        raise JunkDNAError(
+            f"task {task.name!r}: every row of a multiple-choice task needs a list of choices of "
+            f"the same length in {task.choices_field!r}; found lengths {sorted(sizes)}"
+        )
+    k = sizes.pop()
+    for y in labels:
+        if isinstance(y, bool) or not isinstance(y, int) or not 0 <= y < k:
+            raise JunkDNAError(
+                f"task {task.name!r}: multiple-choice labels must be choice indices in "
+                f"0..{k - 1}, got {y!r}"
+            )
+    texts = [
+        choice_texts(" ".join(str(t) for t in r[:n_text]), str(c)) for r in rows for c in r[n_text]
+    ]
+    if len({len(t) for t in texts}) != 1:
+        raise JunkDNAError(
+            f"task {task.name!r}: some contexts have a blank '_' and some do not; a task must "
+            "use one form (fill-in-the-blank or question + choice)"
+        )
+    enc = tokenizer(
+        *[list(c) for c in zip(*texts, strict=True)], truncation=True, max_length=recipe.max_length
+    )
+    keys = [key for key in enc if key in SEQUENCE_KEYS]
+    return [
+        {**{key: enc[key][i * k : (i + 1) * k] for key in keys}, "labels": y}
+        for i, y in enumerate(labels)
+    ]
+
+
 def _prompts(rows) -> list[str]:
     return ["\n".join(str(t) for t in r) for r in rows]
 
@@ -160,7 +209,12 @@ def collate(features: list[dict], pad_id: int, left: bool = False) -> dict[str, 
             continue
         if isinstance(values[0], list):
             fill = pad_id if key == "input_ids" else IGNORE if key == "labels" else 0
-            batch[key] = _pad(values, fill, left)
+            if values[0] and isinstance(values[0][0], list):  # (batch, choices, sequence)
+                k = len(values[0])
+                flat = _pad([s for v in values for s in v], fill, left)
+                batch[key] = flat.view(len(values), k, -1)
+            else:
+                batch[key] = _pad(values, fill, left)
         elif isinstance(values[0], float):
             batch[key] = torch.tensor(values, dtype=torch.float32)
         else:

@@ -75,6 +75,7 @@ def _batches(model, tokenizer, features, recipe, left=False):
 
 
 @PREDICTORS.register("classification")
+@PREDICTORS.register("multiple-choice")  # logits: (batch, choices)
 def _classify(model, tokenizer, features, recipe):
     out: list[int] = []
     for batch in _batches(model, tokenizer, features, recipe):

@@ -28,6 +28,7 @@ LOSS_TERMS: Registry[Callable[[dict[str, torch.Tensor]], int]] = Registry("head 
 
 @LOSS_TERMS.register("classification")
 @LOSS_TERMS.register("regression")
+@LOSS_TERMS.register("multiple-choice")
 def _per_example(batch: dict[str, torch.Tensor]) -> int:
     return int(batch["labels"].shape[0])
 
