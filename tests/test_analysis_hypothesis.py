@@ -150,3 +150,88 @@ def test_difficulty_measures(difficulty, level, extra, expected):
         assert math.isnan(value)
     else:
         assert value == pytest.approx(expected)
+
+
+# ----------------------------------------------------------------------------- two-level settings
+
+
+def test_paired_signflip_exact_p_values_by_hand():
+    from junkdna.analysis.hypothesis import paired_signflip
+
+    # d = (1, 2, 3): of 8 sign patterns only all-plus and all-minus reach |sum| = 6.
+    got = paired_signflip([1.0, 2.0, 3.0])
+    assert (got.mean_diff, got.n_pairs, got.test) == (2.0, 3, "paired exact")
+    assert got.p_value == pytest.approx(2 / 8) and got.min_p == pytest.approx(2 / 8)
+    # Six equal positive differences: 2 of 64 patterns -> p = 1/32 < 0.05.
+    assert paired_signflip([0.1] * 6).p_value == pytest.approx(2 / 64)
+    # (3, -1, 1), observed |sum| 3: the 8 signed sums are 3, 1, 5, 3, -3, -5, -1, -3 -> 6 of 8.
+    assert paired_signflip([3.0, -1.0, 1.0]).p_value == pytest.approx(6 / 8)
+    assert paired_signflip([1.0, -1.0]).p_value == pytest.approx(1.0)  # mean 0: every pattern
+    assert paired_signflip([]).test == "undefined"
+    many = paired_signflip(np.full(20, 0.5), n_perm=999, seed=1)
+    # 20 equal differences: only the 2 of 2^20 all-equal patterns reach it, so (1 + 0) / 1000.
+    assert many.test == "paired monte-carlo" and many.p_value == pytest.approx(1 / 1000)
+
+
+def two_level_results(easy_curve, hard_curve, *, hard_seeds=(41, 42)):
+    """Data adequacy with two levels (fraction 1.0 easy, 0.1 hard), two pruning methods."""
+    parts = []
+    for method in ("magnitude", "wanda"):
+        for level, curve, seeds in (("1.0", easy_curve, (41, 42)), ("0.1", hard_curve, hard_seeds)):
+            parts.append(
+                synthetic_results(
+                    {("t", level): curve},
+                    sparsities=(0.2, 0.4),
+                    seeds=seeds,
+                    difficulty="data_adequacy",
+                    method=method,
+                )
+            )
+    df = pd.concat(parts, ignore_index=True)
+    return df.drop_duplicates("run_id")  # the dense references are shared by both methods
+
+
+def test_two_levels_get_one_paired_test_over_every_pruning_configuration():
+    from junkdna.analysis.pipeline import analyze
+
+    a = analyze(two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s), n_boot=50)
+    assert len(a.tests) == 1  # the two per-method "not testable" rows are replaced
+    t = a.tests.iloc[0]
+    assert t["method"] == "magnitude, wanda" and t["test"] == "paired exact"
+    # 2 methods x 2 sparsities x 2 seeds = 8 pairs, d = s / 2 -> mean 0.15, p = 2 / 256.
+    assert t["n_pairs"] == 8 and t["mean_diff"] == pytest.approx(0.15)
+    assert t["p_value"] == pytest.approx(2 / 256)
+    assert (t["easier"], t["harder"], t["paired_on"]) == ("1.0", "0.1", "pruning and seed")
+    assert t["verdict"].startswith("Supported: the harder level keeps less")
+    assert a.verdict() == t["verdict"]
+    flipped = analyze(two_level_results(lambda s: 1 - s, lambda s: 1 - s / 2), n_boot=50)
+    assert flipped.tests.iloc[0]["verdict"].startswith("Contradicted")
+    assert flipped.tests.iloc[0]["mean_diff"] == pytest.approx(-0.15)
+
+
+def test_two_levels_without_shared_seeds_pair_on_seed_means():
+    from junkdna.analysis.pipeline import analyze
+
+    a = analyze(
+        two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s, hard_seeds=(7, 8)), n_boot=50
+    )
+    t = a.tests.iloc[0]
+    assert t["paired_on"] == "pruning (seed means)" and t["n_pairs"] == 4
+    assert t["p_value"] == pytest.approx(2 / 16)
+    assert t["verdict"].startswith("Consistent but not significant")
+    assert "smallest attainable p = 0.12" in t["verdict"]
+
+
+def test_three_levels_keep_the_rank_correlation():
+    from junkdna.analysis.pipeline import analyze
+
+    df = synthetic_results(
+        {
+            ("t", "1.0"): lambda s: 1.0,
+            ("t", "0.5"): lambda s: 1 - s / 2,
+            ("t", "0.1"): lambda s: 1 - s,
+        },
+        difficulty="data_adequacy",
+    )
+    a = analyze(df, n_boot=50)
+    assert len(a.tests) == 1 and a.tests.iloc[0]["test"] == "exact" and a.tests.iloc[0]["n"] == 3

@@ -11,6 +11,13 @@ Spearman rank correlation between difficulty and achievable sparsity (or normali
   data adequacy); a point without either has no measure and its group is "not testable".
 * p-value: two-sided permutation test of Spearman's rho; exact enumeration of all n! orderings for
   n <= ``EXACT_MAX_N``, otherwise a seeded Monte Carlo estimate (1 + hits) / (1 + n_perm).
+* Two points (settings 2 and 3 have two levels by nature: majority/minority, open/closed book):
+  a rank correlation over 2 points is no test, so the achievable-sparsity table tests them on the
+  matched normalized scores instead (``paired_signflip``): for each sparsity and seed run at both
+  levels, d = normalized(easier) - normalized(harder); the prediction is mean d > 0 (the harder
+  level keeps less of its dense score). Pairs match on (sparsity, seed), or on sparsity with the
+  seed means when the two levels share no seed. p: two-sided sign-flip test, exact over all 2^m
+  sign patterns for m <= ``PAIRED_EXACT_MAX`` pairs, otherwise seeded Monte Carlo.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from junkdna.errors import JunkDNAError
 from junkdna.registry import Registry
 
 EXACT_MAX_N = 8
+PAIRED_EXACT_MAX = 16
 TEST_KEYS = ("model", "difficulty", "method", "structure", "scope", "regime")
 POINT_KEYS = ("model", "task", "difficulty", "level")
 TARGETS = {"achievable": "achievable sparsity", "auc": "area under the normalized curve"}
@@ -102,6 +110,71 @@ def spearman_permutation(
     return Correlation(rho, p, n, "monte-carlo", n_perm, 1 / (1 + n_perm), *ties)
 
 
+@dataclass(frozen=True)
+class Paired:
+    mean_diff: float  # mean of d = normalized(easier) - normalized(harder)
+    p_value: float
+    n_pairs: int
+    test: str  # "paired exact", "paired monte-carlo" or "undefined"
+    n_permutations: int
+    min_p: float
+
+
+def paired_signflip(d, *, n_perm: int = 9999, seed: int = 0) -> Paired:
+    """Two-sided sign-flip test of mean(d) = 0 (d: paired differences)."""
+    d = np.asarray(d, dtype=float)
+    m = len(d)
+    if m == 0 or not np.isfinite(d).all():
+        return Paired(math.nan, math.nan, m, "undefined", 0, math.nan)
+    observed = abs(d.mean())
+    if m <= PAIRED_EXACT_MAX:
+        signs = 1 - 2 * ((np.arange(2**m)[:, None] >> np.arange(m)) & 1)  # (2^m, m) of +-1
+        null = np.abs(signs @ d) / m
+        p = float(np.mean(null >= observed - TIE_TOL))
+        min_p = float(np.mean(null >= null.max() - TIE_TOL))
+        return Paired(float(d.mean()), p, m, "paired exact", len(signs), min_p)
+    rng = np.random.default_rng(seed)
+    signs = rng.choice(np.array([-1.0, 1.0]), size=(n_perm, m))
+    hits = int(np.sum(np.abs(signs @ d) / m >= observed - TIE_TOL))
+    return Paired(
+        float(d.mean()),
+        (1 + hits) / (1 + n_perm),
+        m,
+        "paired monte-carlo",
+        n_perm,
+        1 / (1 + n_perm),
+    )
+
+
+PAIR_KEYS = ("method", "structure", "scope", "sparsity")  # what a pair shares, besides the seed
+
+
+def paired_differences(normalized: pd.DataFrame, easy: dict, hard: dict) -> tuple[np.ndarray, str]:
+    """d = normalized(easy) - normalized(hard) per matched run pair. ``easy``/``hard`` are
+    column -> value filters of ``normalized`` (one level's runs each); runs pair up when they share
+    the pruning configuration (``PAIR_KEYS``) and the seed, or, when the two levels share no seed,
+    the pruning configuration on seed means. Returns (d, what the pairs share)."""
+
+    def rows(where: dict) -> pd.DataFrame:
+        mask = np.ones(len(normalized), dtype=bool)
+        for k, v in where.items():
+            mask &= (normalized[k] == v).to_numpy()
+        return normalized[mask]
+
+    a, b = rows(easy), rows(hard)
+    if a.empty or b.empty:
+        return np.array([]), "no runs"
+    on = [k for k in PAIR_KEYS if k in normalized.columns]
+    by_seed = a.merge(b, on=[*on, "seed"], suffixes=("_a", "_b"))
+    if len(by_seed):
+        d = by_seed["normalized_a"] - by_seed["normalized_b"]
+        return d.to_numpy(dtype=float), "pruning and seed"
+    ma = a.groupby(on, dropna=False)["normalized"].mean()
+    mb = b.groupby(on, dropna=False)["normalized"].mean()
+    both = ma.index.intersection(mb.index)
+    return (ma[both] - mb[both]).to_numpy(dtype=float), "pruning (seed means)"
+
+
 def difficulty_points(achievable: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """Attach a difficulty measure to each achievable-sparsity row, from the dense references of
     ``results`` (a validated table): columns dense_score, baseline, human_score, difficulty_value
@@ -141,9 +214,15 @@ def test_hypothesis(
     alpha: float = 0.05,
     n_perm: int = 9999,
     seed: int = 0,
+    normalized: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One test per group of ``difficulty_points`` rows; columns: the group keys, the fields of
-    ``Correlation``, target, alpha, caveat counts and ``verdict`` (one plain sentence)."""
+    ``Correlation``, target, alpha, caveat counts and ``verdict`` (one plain sentence).
+
+    With ``normalized`` (``match_references``' table), a setting with exactly two points per model
+    and regime gets one paired test over all its pruning configurations instead of its
+    per-configuration rows (module docstring); that row's ``test`` starts with "paired" and it
+    has ``mean_diff``, ``n_pairs``, ``easier``, ``harder`` and ``paired_on``."""
     if target not in TARGETS:
         raise JunkDNAError(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
     keys = [k for k in TEST_KEYS if k in points.columns]
@@ -166,24 +245,119 @@ def test_hypothesis(
         }
         row["verdict"] = verdict_sentence(row)
         rows.append(row)
-    return pd.DataFrame(rows)
+    tests = pd.DataFrame(rows)
+    if normalized is None or tests.empty:
+        return tests
+    return _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, seed)
+
+
+# A two-level comparison pools every pruning configuration of one model, setting and regime.
+PAIRED_GROUP = ("model", "difficulty", "regime")
+
+
+def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, seed):
+    """Replace the (untestable) per-configuration rows of two-point settings by one paired test
+    over all their pruning configurations (module docstring)."""
+    keys = [k for k in PAIRED_GROUP if k in points.columns]
+    usable = points[np.isfinite(points["difficulty_value"]) & np.isfinite(points[target])]
+    keep = np.ones(len(tests), dtype=bool)
+    pooled = []
+    for key, group in usable.groupby(keys, sort=True, dropna=False):
+        levels = group.drop_duplicates(["task", "level"])
+        if len(levels) != 2 or np.ptp(levels["difficulty_value"]) == 0:
+            continue
+        where = dict(zip(keys, key, strict=True))
+        member = np.ones(len(tests), dtype=bool)
+        for k, v in where.items():
+            member &= (tests[k] == v).to_numpy()
+        if (tests.loc[member, "n"] > 2).any():
+            continue  # a configuration with more points has a real correlation test
+        easy, hard = (r for _, r in levels.sort_values("difficulty_value").iterrows())
+        d, how = paired_differences(
+            normalized,
+            {**where, "task": easy["task"], "level": easy["level"]},
+            {**where, "task": hard["task"], "level": hard["level"]},
+        )
+        res = paired_signflip(d, n_perm=n_perm, seed=seed)
+        members = tests[member]
+
+        same_task = easy["task"] == hard["task"]
+        easier, harder = (
+            r["level"] if same_task else f"{r['task']} [{r['level']}]" for r in (easy, hard)
+        )
+
+        row = {
+            **where,
+            **{
+                k: ", ".join(sorted({str(v) for v in members[k]}))
+                for k in ("method", "structure", "scope")
+                if k in members
+            },
+            "rho": math.nan,
+            "p_value": res.p_value,
+            "n": 2,
+            "test": res.test,
+            "n_permutations": res.n_permutations,
+            "min_p": res.min_p,
+            "ties_x": 0,
+            "ties_y": 0,
+            "target": "paired normalized",
+            "alpha": alpha,
+            "measure": ", ".join(sorted(set(levels["measure"]))),
+            "n_curves": int(members["n_curves"].sum()),
+            "n_without_measure": int(members["n_without_measure"].sum()),
+            "min_seeds": int(members["min_seeds"].min()),
+            "n_never_drops": 0,
+            "n_at_baseline": int((levels["dense_score"] <= levels["baseline"]).sum()),
+            "mean_diff": res.mean_diff,
+            "n_pairs": res.n_pairs,
+            "easier": easier,
+            "harder": harder,
+            "paired_on": how,
+        }
+        row["verdict"] = verdict_sentence(row)
+        pooled.append(row)
+        keep &= ~member
+    if not pooled:
+        return tests
+    return pd.concat([tests[keep], pd.DataFrame(pooled)], ignore_index=True)
 
 
 test_hypothesis.__test__ = False  # not a pytest test despite its name
 
 
+def _paired_verdict(t: dict, context: str, tail: str) -> str:
+    evidence = (
+        f"{t['harder']} (harder) vs {t['easier']}: normalized score {-t['mean_diff']:+.3f} on "
+        f"average over {t['n_pairs']} run pair(s) sharing {t.get('paired_on', 'pruning')}, two-sided "
+        f"sign-flip p = {t['p_value']:.3g} ({t['test']}, {t['n_permutations']} sign patterns)"
+    )
+    if t["p_value"] < t["alpha"] and t["mean_diff"] > 0:
+        head = "Supported: the harder level keeps less of its dense score under the same sparsity"
+    elif t["p_value"] < t["alpha"]:
+        head = "Contradicted: the harder level keeps more of its dense score"
+    elif t["mean_diff"] > 0:
+        head = "Consistent but not significant: the harder level keeps less of its dense score"
+    else:
+        head = "Not significant: no evidence that the harder level keeps less of its dense score"
+    return f"{head} ({context}; {evidence}){tail}"
+
+
 def _caveats(t: dict) -> list[str]:
     out = []
-    if t["test"] == "exact" and t["min_p"] > t["alpha"]:
+    if t["test"] in ("exact", "paired exact") and t["min_p"] > t["alpha"]:
+        what = "ordering" if t["test"] == "exact" else "sign pattern"
+        n = t["n"] if t["test"] == "exact" else t["n_pairs"]
+        unit = "points" if t["test"] == "exact" else "pair(s)"
         out.append(
-            f"with {t['n']} points no ordering can reach p < {t['alpha']:g} "
+            f"with {n} {unit} no {what} can reach p < {t['alpha']:g} "
             f"(smallest attainable p = {t['min_p']:.2g})"
         )
     if t["min_seeds"] <= 1:
         out.append("a single seed per curve, so the values carry no interval")
     elif t["min_seeds"] < 3:
         out.append(f"only {t['min_seeds']} seeds per curve")
-    if t["ties_y"]:
+    if t["ties_y"] and not str(t["test"]).startswith("paired"):
         out.append(f"{t['ties_y']} of {t['n']} {TARGETS[t['target']]} values are tied")
     if t["n_never_drops"]:
         out.append(
@@ -199,13 +373,15 @@ def _caveats(t: dict) -> list[str]:
 
 def verdict_sentence(t: dict) -> str:
     """One sentence: the finding, its evidence, and its caveats."""
-    what = TARGETS[t["target"]]
+    what = TARGETS.get(t["target"], t["target"])
     context = (
         f"{t.get('model', '?')}, {t.get('difficulty', '?')}, {t.get('method', '?')} "
         f"{t.get('structure', '?')}, {t.get('regime', '?')} regime"
     )
     caveats = _caveats(t)
     tail = f"; caveats: {'; '.join(caveats)}." if caveats else "."
+    if str(t["test"]).startswith("paired"):
+        return _paired_verdict(t, context, tail)
     if t["test"] == "undefined":
         why = (
             f"only {t['n']} point(s) with a difficulty measure (at least 3 needed)"

@@ -76,7 +76,7 @@ def analyze(
         references=references_table(df),
         achievable=achievable,
         points=points,
-        tests=test_hypothesis(points, target="achievable", **test),
+        tests=test_hypothesis(points, target="achievable", normalized=normalized, **test),
         auc_tests=test_hypothesis(points, target="auc", **test),
         epsilon=epsilon,
     )

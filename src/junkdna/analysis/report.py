@@ -42,7 +42,7 @@ ACHIEVABLE_COLS = [
 ]  # fmt: skip
 TEST_COLS = [
     "model", "difficulty", "method", "structure", "regime", "target",
-    "n", "rho", "p_value", "test", "measure", "min_seeds",
+    "n", "rho", "mean_diff", "n_pairs", "p_value", "test", "measure", "min_seeds",
 ]  # fmt: skip
 FAILED_COLS = ["run_id", "model", "task", "difficulty", "level", "method", "structure",
                "sparsity", "regime", "seed", "error"]  # fmt: skip
