@@ -235,3 +235,25 @@ def test_three_levels_keep_the_rank_correlation():
     )
     a = analyze(df, n_boot=50)
     assert len(a.tests) == 1 and a.tests.iloc[0]["test"] == "exact" and a.tests.iloc[0]["n"] == 3
+
+
+def test_dense_headroom_orders_two_tasks_by_what_dense_leaves_above_the_baseline():
+    from junkdna.analysis.pipeline import analyze
+
+    df = synthetic_results(
+        {("easy", "none"): lambda s: 1 - s / 4, ("hard", "none"): lambda s: 1 - s},
+        difficulty="dense_headroom",
+        dense_score={("easy", "none"): 0.8, ("hard", "none"): 0.6},
+        baseline=0.5,
+        sparsities=(0.2, 0.4, 0.6),
+        seeds=(1, 2),
+    )
+    a = analyze(df, n_boot=50)
+    pts = a.points.set_index("task")["difficulty_value"]
+    assert pts["easy"] == pytest.approx(40.0) and pts["hard"] == pytest.approx(80.0)
+    t = a.tests.iloc[0]
+    assert (t["easier"], t["harder"]) == ("easy [none]", "hard [none]")
+    assert t["n_pairs"] == 6 and t["p_value"] == pytest.approx(2 / 64)
+    assert t["mean_diff"] == pytest.approx(np.mean([0.75 * s for s in (0.2, 0.4, 0.6)]))
+    assert t["measure"] == "dense error above the baseline (%)"
+    assert t["verdict"].startswith("Supported")

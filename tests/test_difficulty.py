@@ -54,6 +54,22 @@ def test_gap_from_measured_score_uses_the_human_key():
         HumanModelGap.gap("multiemo_en", 0.7)
 
 
+def test_dense_headroom_by_hand_and_apply_needs_a_baseline():
+    from junkdna.difficulty import DenseHeadroom, headroom_gap
+
+    # MultiEmo-like: dense 0.64 over a 0.36 majority leaves (1 - 0.64) / (1 - 0.36) = 56.25%.
+    assert headroom_gap(0.64, 0.36) == pytest.approx(56.25)
+    assert headroom_gap(0.36, 0.36) == pytest.approx(100.0)  # at the baseline
+    assert headroom_gap(1.0, 0.5) == 0.0
+    with pytest.raises(JunkDNAError, match="must be below 1"):
+        headroom_gap(0.9, 1.0)
+    task = toy_task(info={"majority_baseline": {"validation": 0.489}})
+    out = DenseHeadroom().apply(task, seed=2)
+    assert out.info["difficulty"]["name"] == "dense_headroom" and out.train is task.train
+    with pytest.raises(JunkDNAError, match="has no majority-class baseline"):
+        DenseHeadroom().apply(toy_task())
+
+
 def test_human_gap_apply_records_and_requires_a_human_score():
     task = toy_task(info={"human": {"value": 0.9, "key": "accuracy", "citation": "x"}})
     out = HumanModelGap().apply(task, seed=3)

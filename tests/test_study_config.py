@@ -87,6 +87,13 @@ def test_unknown_keys_name_the_key_with_a_suggestion():
             {"tasks": ["multiemo_en"], "difficulty": [{"setting": "human_model_gap"}]},
             ["human_model_gap needs a human score", "multiemo_en"],
         ),
+        (
+            {
+                "tasks": [{"name": "mine", "file": __file__}],
+                "difficulty": [{"setting": "dense_headroom"}],
+            },
+            ["dense_headroom needs the task's majority-class baseline", "'mine'"],
+        ),
     ],
 )
 def test_impossible_combinations_are_errors(changes, needles):

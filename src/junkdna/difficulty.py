@@ -8,7 +8,9 @@ study file or a stored result.
 1. DataAdequacy - how much target-domain training data (here).
 2. majority vs minority domains - generative issue (applies per-domain amounts of data).
 3. external information (open vs closed book) - generative issue (changes the prompts).
-4. HumanModelGap - across tasks: normalized human-model gap (here).
+4. HumanModelGap - across tasks: normalized human-model gap (here); DenseHeadroom - the same
+   idea for tasks without a published human score (the dense model's gap to a perfect score,
+   normalized by the headroom above the majority baseline).
 
 Settings 2 and 3 subclass ``Difficulty`` the same way: fields are their parameters, ``apply``
 transforms the task's splits and calls ``self.record``.
@@ -168,6 +170,38 @@ class HumanModelGap(Difficulty):
             raise JunkDNAError(f"human_model_gap: task {task!r} has no published human score")
         value = scores[spec.human.key] if isinstance(scores, dict) else float(scores)
         return normalized_gap(spec.human.value, value)
+
+
+def headroom_gap(dense: float, baseline: float) -> float:
+    """(1 - dense) / (1 - baseline) * 100: the share of the headroom above the baseline that the
+    dense model leaves (0 = perfect, 100 = at the baseline, > 100 = below it)."""
+    if not baseline < 1:
+        raise JunkDNAError(f"dense_headroom: the baseline is {baseline}; it must be below 1")
+    return (1.0 - dense) / (1.0 - baseline) * 100.0
+
+
+@register
+@dataclass(frozen=True)
+class DenseHeadroom(Difficulty):
+    """Setting 4 for tasks without a published human score (the offline BIG-bench tasks): tasks
+    ordered by ``headroom_gap`` of the dense model against the task's majority-class baseline
+    (larger = harder). The human-model gap with a perfect "human" (1.0), normalized by what is
+    above chance so that a 3-class and a 4-class task compare; for metrics in [0, 1] whose best
+    value is 1 (accuracy, F1). ``apply`` leaves the data alone and records the baseline.
+    """
+
+    name: ClassVar[str] = "dense_headroom"
+    setting: ClassVar[int] = 4
+
+    def apply(self, task: TaskData, seed: int = 0) -> TaskData:
+        baseline = (task.info.get("majority_baseline") or {}).get("validation")
+        if baseline is None:
+            raise JunkDNAError(
+                f"dense_headroom: task {task.name!r} has no majority-class baseline (offline "
+                "tasks get one from `junkdna data prepare`); give the task a difficulty_value "
+                "in the study file instead"
+            )
+        return self.record(task, seed)
 
 
 QA_SAMPLE_SEED = 0  # fixed: every run, mode and seed of a study scores the same questions

@@ -41,20 +41,33 @@ POINT_KEYS = ("model", "task", "difficulty", "level")
 TARGETS = {"achievable": "achievable sparsity", "auc": "area under the normalized curve"}
 TIE_TOL = 1e-12
 
-# name of a difficulty setting -> (level, dense score, human score) -> difficulty (larger = harder)
-Measure = Callable[[str, float, float], float]
+# name of a difficulty setting -> (level, dense score, human score, baseline) -> difficulty
+# (larger = harder)
+Measure = Callable[[str, float, float, float], float]
 DIFFICULTY_MEASURES: Registry[tuple[str, Measure]] = Registry("difficulty measure")
-DIFFICULTY_MEASURES.add("data_adequacy", ("1 / training fraction", lambda lv, d, h: 1 / float(lv)))
+DIFFICULTY_MEASURES.add(
+    "data_adequacy", ("1 / training fraction", lambda lv, d, h, b: 1 / float(lv))
+)
 DIFFICULTY_MEASURES.add(
     "external_info",
     (
         "closed-book (1) vs open-book (0)",
-        lambda lv, d, h: {"open-book": 0.0, "closed-book": 1.0}[lv],
+        lambda lv, d, h, b: {"open-book": 0.0, "closed-book": 1.0}[lv],
     ),
 )
 DIFFICULTY_MEASURES.add(
     "across_tasks",
-    ("normalized human-model gap (%)", lambda lv, d, h: (h - d) / h * 100 if h else math.nan),
+    (
+        "normalized human-model gap (%)",
+        lambda lv, d, h, b: (h - d) / h * 100 if h else math.nan,
+    ),
+)
+DIFFICULTY_MEASURES.add(
+    "dense_headroom",
+    (
+        "dense error above the baseline (%)",
+        lambda lv, d, h, b: (1 - d) / (1 - b) * 100 if b < 1 else math.nan,
+    ),
 )
 
 
@@ -197,7 +210,7 @@ def difficulty_points(achievable: pd.DataFrame, results: pd.DataFrame) -> pd.Dat
         elif row.difficulty in DIFFICULTY_MEASURES:
             name, fn = DIFFICULTY_MEASURES.get(row.difficulty)
             try:
-                values.append(float(fn(row.level, row.dense_score, row.human_score)))
+                values.append(float(fn(row.level, row.dense_score, row.human_score, row.baseline)))
             except (KeyError, ValueError, TypeError, ZeroDivisionError):
                 values.append(math.nan)
             measures.append(name)

@@ -162,6 +162,14 @@ def _check_difficulty(exp, where: str) -> None:
                         f"{t.name!r} has none; give it one (tasks = [{{name = {t.name!r}, "
                         f"human_score = ...}}]) or choose a task that has one"
                     )
+        if obj.name == "dense_headroom":
+            for t in exp.tasks:
+                if t.file is not None and t.difficulty_value is None:
+                    raise JunkDNAError(
+                        f"{where}.difficulty[{k}]: dense_headroom needs the task's majority-class "
+                        f"baseline, and local task {t.name!r} has none; give it a difficulty_value "
+                        "or use a registered task"
+                    )
     _unique(labels, f"{where}.difficulty (level labels)")
     settings = {d.setting for d in exp.difficulty}
     if len(settings) > 1:
