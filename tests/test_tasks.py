@@ -141,6 +141,13 @@ def test_sentence_pair_and_twins(home):
     r = tw.train[0]
     assert "the cup was" in r["filled_option1"] and "the bowl was" in r["filled_option2"]
     assert ("big" in r["filled_option1"]) == (r["label"] == 0)
+    mc = load_task("winogrande_mc", archive=archive)
+    assert mc.head == "multiple-choice" and mc.choices_field == "choices"
+    assert len(mc.train) == len(tw.train) and mc.train["label"] == tw.train["label"]
+    for row, pair in zip(mc.train, tw.train, strict=True):
+        assert row["sentence"].count("_") == 1 and len(row["choices"]) == 2
+        filled = [row["sentence"].replace("_", c) for c in row["choices"]]
+        assert filled == [pair["filled_option1"], pair["filled_option2"]]
 
 
 def test_hub_task_is_not_prepared_offline(home):

@@ -64,9 +64,8 @@ _TWINS = re.compile(
 )
 
 
-@BUILDERS.register("winogrande_twins")
-def winogrande_twins(examples: list[dict], spec: TaskSpec):
-    first, second = spec.text_fields
+def _twins(examples: list[dict]):
+    """(position, None) for a dropped example, else (position, (s1, s2, a1, a2)) per twin pair."""
     for pos, ex in enumerate(examples):
         targets = ex.get("target") or []
         seen: set[tuple[str, str]] = set()
@@ -81,24 +80,53 @@ def winogrande_twins(examples: list[dict], spec: TaskSpec):
                 yield pos, None
                 continue
             seen.add((s1, s2))
-            for sentence, label in ((s1, 0), (s2, 1)):
-                yield (
-                    pos,
-                    {
-                        first: sentence.replace("_", a1),
-                        second: sentence.replace("_", a2),
-                        "label": label,
-                    },
-                )
+            yield pos, (s1, s2, a1, a2)
 
 
-def _bb(name, member, builder, fields, labels, description, family, notes="", **options):
+@BUILDERS.register("winogrande_twins")
+def winogrande_twins(examples: list[dict], spec: TaskSpec):
+    first, second = spec.text_fields
+    for pos, twins in _twins(examples):
+        if twins is None:
+            yield pos, None
+            continue
+        s1, s2, a1, a2 = twins
+        for sentence, label in ((s1, 0), (s2, 1)):
+            yield (
+                pos,
+                {
+                    first: sentence.replace("_", a1),
+                    second: sentence.replace("_", a2),
+                    "label": label,
+                },
+            )
+
+
+@BUILDERS.register("winogrande_mc")
+def winogrande_mc(examples: list[dict], spec: TaskSpec):
+    """The same twins as WinoGrande's own format: the sentence with its blank, the two options as
+    choices (in the same order for both twins), label = the right option's index."""
+    (field,) = spec.text_fields
+    for pos, twins in _twins(examples):
+        if twins is None:
+            yield pos, None
+            continue
+        s1, s2, a1, a2 = twins
+        for sentence, label in ((s1, 0), (s2, 1)):
+            yield pos, {field: sentence, spec.choices_field: [a1, a2], "label": label}
+
+
+def _bb(
+    name, member, builder, fields, labels, description, family, notes="", head="classification",
+    choices_field=None, **options,
+):  # fmt: skip
     register(
         TaskSpec(
             name=name,
             description=description,
             source=BigBenchSource(member, builder, tuple(sorted(options.items()))),
-            head="classification",
+            head=head,
+            choices_field=choices_field,
             text_fields=fields,
             metric="accuracy",
             num_labels=len(labels),
@@ -157,6 +185,18 @@ _bb(
     "WinoGrande-style twin sentences (objects): which filling of the blank is right",
     "commonsense",
     "from Natural Instructions subtask029 (WinoGrande, object twins); twins share a split",
+)
+_bb(
+    "winogrande_mc",
+    "natural_instructions/subtask029_winogrande_full_object/task.json",
+    "winogrande_mc",
+    ("sentence",),
+    ("option1", "option2"),
+    "WinoGrande-style twins (objects) as multiple choice: fill the blank with one of two options",
+    "commonsense",
+    "the winogrande_twins data in WinoGrande's own multiple-choice form (the paper's framing)",
+    head="multiple-choice",
+    choices_field="choices",
 )
 _bb(
     "winowhy",
