@@ -143,3 +143,31 @@ def test_bf16_autocast_and_gradient_checkpointing_keep_invariants():
     assert res.invariants["nonzero_pruned_weights"] == 0
     assert next(model.parameters()).dtype == torch.float32  # autocast: weights stay fp32
     assert getattr(model, "is_activation_checkpointing", None) or model.is_gradient_checkpointing
+
+
+def test_group_by_length_batches_are_a_permutation_sorted_within_megabatches():
+    import random
+
+    rng = random.Random(0)
+    n, bs = 1000, 8  # 400 indices per megabatch of 50 batches: 2.5 megabatches
+    lengths = [rng.randint(1, 64) for _ in range(n)]
+    plain = list(tdata.batches(n, bs, torch.Generator().manual_seed(3)))
+    grouped = list(tdata.batches(n, bs, torch.Generator().manual_seed(3), lengths))
+    flat = [i for b in grouped for i in b]
+    plain_flat = [i for b in plain for i in b]
+    assert sorted(flat) == list(range(n))  # every example once per epoch
+    mega = bs * tdata.MEGABATCH
+    for s in range(0, n, mega):
+        chunk = flat[s : s + mega]
+        assert [lengths[i] for i in chunk] == sorted((lengths[i] for i in chunk), reverse=True)
+        # the same examples as the plain shuffle's megabatch: grouping only reorders inside it
+        assert set(chunk) == set(plain_flat[s : s + mega])
+
+    def padded(bs_):
+        return sum(len(b) * max(lengths[i] for i in b) for b in bs_)
+
+    assert padded(grouped) < 0.7 * padded(plain)
+    # evaluation (no generator) keeps the data order whatever the lengths
+    assert list(tdata.batches(5, 2, None, [5, 1, 4, 2, 3])) == [[0, 1], [2, 3], [4]]
+    mc = {"input_ids": [[1, 2, 3], [1, 2, 3, 4, 5]]}
+    assert tdata.feature_length(mc) == 5 and tdata.feature_length({"input_ids": [7, 8]}) == 2

@@ -234,14 +234,35 @@ def _pad(seqs: list[list[int]], fill: int, left: bool) -> torch.Tensor:
     return out
 
 
+MEGABATCH = 50  # batches per length-sorted group (group_by_length)
+
+
 def batches(
-    n: int, batch_size: int, generator: torch.Generator | None = None
+    n: int,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    lengths: Sequence[int] | None = None,
 ) -> Iterator[list[int]]:
-    """Index batches: shuffled by ``generator`` (training) or in order (evaluation)."""
+    """Index batches: shuffled by ``generator`` (training) or in order (evaluation). With
+    ``lengths`` (training only), each run of ``MEGABATCH`` batches of the shuffled order is sorted
+    by length, longest first, so that a batch holds sequences of similar length."""
     order = torch.randperm(n, generator=generator).tolist() if generator is not None else range(n)
     order = list(order)
+    if lengths is not None and generator is not None:
+        mega = batch_size * MEGABATCH
+        order = [
+            i
+            for s in range(0, n, mega)
+            for i in sorted(order[s : s + mega], key=lambda i: -lengths[i])
+        ]
     for i in range(0, n, batch_size):
         yield order[i : i + batch_size]
+
+
+def feature_length(feature: dict) -> int:
+    """Tokens of the longest sequence of a feature (multiple choice: of its longest choice)."""
+    ids = feature["input_ids"]
+    return max((len(s) for s in ids), default=0) if ids and isinstance(ids[0], list) else len(ids)
 
 
 def pad_id(tokenizer) -> int:
