@@ -124,6 +124,12 @@ def test_parallel_languages_share_the_split(home):
     en = load_task("multiemo_en", archive=archive)
     pl = load_task("multiemo_pl", archive=archive)
     assert en.validation["text"] == pl.validation["text"]  # same positions (same fake text here)
+    # polarity: the English rows labelled positive or negative, same split, labels remapped
+    pol = load_task("multiemo_en_polarity", archive=archive)
+    assert pol.label_names == ("positive", "negative") and pol.num_labels == 2
+    en_rows = {r["text"]: en.label_names[r["label"]] for r in en.validation}
+    want = {t: lab for t, lab in en_rows.items() if lab in ("positive", "negative")}
+    assert want and {r["text"]: pol.label_names[r["label"]] for r in pol.validation} == want
 
 
 def test_sentence_pair_and_twins(home):
