@@ -22,6 +22,7 @@ def run(args) -> int:
     from junkdna.study import load_study, plan_study
     from junkdna.study.driver import db_path, open_store
     from junkdna.study.export import estimate_cost, status_counts
+    from junkdna.study.plan import measured_notes
 
     study = load_study(args.study)
     plan = plan_study(study)
@@ -47,6 +48,8 @@ def run(args) -> int:
             f"  estimated cost: {cost['seconds'] / 3600:.2f} h of single-worker time for "
             f"{cost['pending']} runs not done{extra} (from measured run times)"
         )
+    for note in measured_notes(plan):
+        print(note)
     if args.list:
         models = Counter()
         for r in plan.runs:

@@ -25,7 +25,7 @@ def _human(spec) -> str:
 
 
 def run(args) -> int:
-    from junkdna.tasks.baselines import measured
+    from junkdna.tasks.baselines import measured_for_task
     from junkdna.tasks.prepare import prepared_meta
     from junkdna.tasks.registry import list_specs
 
@@ -51,10 +51,10 @@ def run(args) -> int:
                 f"sizes train {sizes['train']}, validation {sizes['validation']}, "
                 f"test {sizes['test']}"
             )
-        m = measured(spec.name)
-        if m is None:
-            print(f"{'':<18} dense minilm: not measured yet")
-        else:
-            print(f"{'':<18} dense {m.model}: {m.score:.4f} ({m.recipe}; {m.date})")
+        found = measured_for_task(spec.name)
+        if not found:
+            print(f"{'':<18} dense score: not measured yet")
+        for m in found:
+            print(f"{'':<18} {m.describe()}")
             print(f"{'':<18}   measured with: {m.command}")
     return 0

@@ -134,6 +134,26 @@ def _expand(study: Study, exp, where: str) -> list[PlannedRun]:
     return out
 
 
+def measured_notes(plan: Plan) -> list[str]:
+    """One line per (task, model) of the plan that junkdna.tasks.baselines measured as NOT
+    learning: a study built on it may show nothing, whatever its sparse runs say."""
+    from junkdna.tasks.baselines import measured
+
+    out, seen = [], set()
+    for run in plan.runs:
+        key = (run.config["task"]["name"], run.config["model"])
+        if key in seen:
+            continue
+        seen.add(key)
+        m = measured(*key)
+        if m is not None and not m.learns:
+            out.append(
+                f"note: measured before: {m.describe()}. Check this study's dense scores "
+                "against the baseline before reading its sparse ones."
+            )
+    return out
+
+
 def _given_value(task, level) -> float | None:
     if level is not None and level.value is not None:
         return level.value
