@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,3 +179,22 @@ def test_cli_tasks_lists_specs(capsys):
     assert main(["tasks"]) == 0
     out = capsys.readouterr().out
     assert "sst2" in out and "multiemo_en" in out and "Nangia & Bowman" in out
+
+
+def test_measured_baselines_learns_rule_and_plan_notes():
+    from junkdna.study import load_study, plan_study
+    from junkdna.study.plan import measured_notes
+    from junkdna.tasks.baselines import Measured, measured
+
+    def m(score, base, n):
+        return Measured("t", "minilm", score, base, n, "r", "c", "d")
+
+    # margin = 3 * sqrt(b (1 - b) / n): 0.531 over 286 rows -> 0.0885
+    assert m(0.783, 0.531, 286).margin == pytest.approx(3 * (0.531 * 0.469 / 286) ** 0.5)
+    assert m(0.783, 0.531, 286).learns and not m(0.61, 0.531, 286).learns
+    assert not m(0.506, 0.5, 1000).learns  # 0.006 above chance is noise at n = 1000
+    assert measured("winowhy").learns and not measured("vitaminc").learns
+    studies = Path(__file__).resolve().parents[1] / "studies"
+    notes = measured_notes(plan_study(load_study(studies / "minilm_baselines.toml")))
+    assert any("vitaminc" in n and "does NOT learn" in n for n in notes)
+    assert not any("winowhy" in n for n in notes)
