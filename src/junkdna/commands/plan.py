@@ -40,8 +40,10 @@ def run(args) -> int:
         c = status_counts(plan, store)
         print("  status: " + ", ".join(f"{k} {v}" for k, v in c.items() if v))
     cost = estimate_cost(plan, store)
-    if cost is None:
-        print("  estimated cost: unknown (no measured runs yet; run a few, then plan again)")
+    if cost is None or (cost["pending"] and cost["unestimated"] == cost["pending"]):
+        print(
+            "  estimated cost: unknown (no comparable measured runs yet; run a few, then plan again)"
+        )
     else:
         extra = f", {cost['unestimated']} without a comparable run" if cost["unestimated"] else ""
         print(
