@@ -1,0 +1,94 @@
+"""The shipped quickstart, reduced to a tiny budget, end to end: the same experiments, settings,
+pruning grid, regimes and seeds as `make demo`, on tiny random models (a BERT with MiniLM's
+tokenizer, a LLaMA with a word tokenizer) and a small local copy of the BIG-bench archive layout;
+it must finish every run and produce a report whose tests cover settings 1, 3 and 4."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import tiny_llama  # noqa: E402
+from study_fixtures import make_tiny_bert  # noqa: E402
+from test_bigbench import default_members, make_archive  # noqa: E402
+from test_generative import word_tokenizer  # noqa: E402
+from test_qa import squad_json  # noqa: E402
+
+from junkdna.data import bigbench  # noqa: E402
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "studies" / "quickstart.toml"
+
+
+def reduce(data: dict, models: dict[str, str], out: Path) -> dict:
+    """Same grid, tiny budget: every size shrinks, nothing is dropped."""
+    data["study"]["output"] = str(out)
+    data["recipe"] |= {"epochs": 1, "batch_size": 4, "eval_batch_size": 8}
+    for exp in data["experiment"]:
+        exp["models"] = [models[m] for m in exp["models"]]
+        if "epochs" in exp.get("recipe", {}):
+            exp["recipe"]["epochs"] = 1
+        if "max_length" in exp.get("recipe", {}):
+            exp["recipe"]["max_length"] = 64
+        for task in exp["tasks"]:
+            if isinstance(task, dict):
+                task |= {k: 8 for k in ("max_validation", "train_examples") if k in task}
+        for level in exp.get("difficulty", []):
+            if "examples" in level:
+                level["examples"] = {200: 8, 800: 16}[level["examples"]]
+            if "questions" in level:
+                level |= {"questions": 4, "evidence_words": 16}
+        for block in exp.get("pruning", []):
+            if "calibration" in block:
+                block["calibration"] |= {"nsamples": 2, "seqlen": 16}
+    return data
+
+
+def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
+    from junkdna.analysis.report import build_report
+    from junkdna.study import parse_study, plan_study
+    from junkdna.study.driver import open_store, run_study
+    from junkdna.study.export import results_table
+
+    monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
+    # The task files, extracted where the default archive's members go: no download needed.
+    fake = make_archive(tmp_path, {**default_members(), bigbench.SQUAD_DEV: squad_json()})
+    members = [m for m in default_members() if m.endswith(".json")]
+    bigbench.extract(
+        members,
+        bigbench.Archive(fake.path, None, fetch=False, raw_dir=bigbench.default_archive().raw),
+    )
+    bert = make_tiny_bert(tmp_path / "tiny-bert")
+    llama = tmp_path / "tiny-llama"
+    tiny_llama().save_pretrained(llama)
+    word_tokenizer().save_pretrained(llama)
+
+    real = parse_study(tomllib.loads(QUICKSTART.read_text()), QUICKSTART)
+    data = reduce(
+        tomllib.loads(QUICKSTART.read_text()),
+        {"minilm": str(bert), "smollm2-135m": str(llama)},
+        tmp_path / "out",
+    )
+    study = parse_study(data, tmp_path / "quickstart.toml")
+    plan = plan_study(study)
+    full = plan_study(real)
+    assert len(plan.runs) == len(full.runs) == 38  # the same grid as `make demo`
+    assert plan.summary()["by_experiment"] == full.summary()["by_experiment"]
+
+    rep = run_study(plan, progress=False)
+    assert (rep.done, rep.failed) == (38, 0), rep
+
+    df = results_table(plan, open_store(study))
+    assert set(df["difficulty"]) == {"data_adequacy", "external_info", "dense_headroom"}
+    paths = build_report(df, tmp_path / "report", {"study": "reduced quickstart"})
+    verdict = Path(paths["verdict"]).read_text().strip()
+    assert verdict.split(":")[0] in (
+        "Supported", "Contradicted", "Consistent but not significant", "Not significant",
+        "Not testable",
+    )  # fmt: skip
+    md = (tmp_path / "report" / "report.md").read_text()
+    for setting in ("data_adequacy", "external_info", "dense_headroom"):
+        assert setting in md, setting
+    assert (tmp_path / "report" / "report.html").is_file()
