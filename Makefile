@@ -53,6 +53,7 @@ format:
 bench: setup
 	$(PY) benchmarks/bench_select.py
 	$(PY) benchmarks/bench_transfer.py --reps 8 --threads 1
+	$(PY) benchmarks/bench_epoch.py --examples 320 --reps 3 --threads 1
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_sparsegpt.py --model minilm
 	$(PY) benchmarks/bench_qa.py --questions 200 --evidence-words 128 --threads 1
 
