@@ -45,6 +45,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--text-field", action="append", default=None, help="repeat for pairs")
     g.add_argument("--label-field", default="label")
     g.add_argument("--head", default="classification")
+    g.add_argument("--choices-field", default="choices", help="multiple-choice: the choices")
     g.add_argument("--validation", default=None, help="validation file (default: hold-out)")
     g.add_argument("--metric", default=None, help="metric name (default: by head)")
     e = p.add_argument_group("evaluation")
