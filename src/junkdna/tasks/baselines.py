@@ -100,12 +100,25 @@ _MINILM = (
         "multiemo_en_text", 0.770, 0.398, 821,
         "1,000 training examples, lr 1e-4, 3 epochs, batch 32, max length 128", "multiemo-text",
     ),
-    (
-        "multiemo_en", 0.693, 0.360, 2000,
-        "4,000 training examples, lr 1e-4, 1 epoch, batch 32, max length 64",
-        "multiemo-languages",
-    ),
 )  # fmt: skip
+# MultiEmo sentences in 11 languages, one budget (4,000 training examples, lr 1e-4, 1 epoch,
+# batch 32, max length 64). MiniLM's vocabulary is English: every other language is a minority
+# domain for it, and it shows (English 0.693; Romance and Germanic languages about 0.45-0.53;
+# Russian barely above the majority).
+_LANGS = {
+    # language: (dense accuracy, majority on validation, validation rows)
+    "en": (0.693, 0.3595, 2000), "es": (0.5265, 0.3595, 2000), "de": (0.5023, 0.3697, 1999),
+    "fr": (0.491, 0.3595, 2000), "it": (0.5025, 0.3595, 2000), "nl": (0.4505, 0.3595, 2000),
+    "pt": (0.5185, 0.3645, 2000), "pl": (0.5215, 0.3595, 2000), "ru": (0.396, 0.3595, 2000),
+}  # fmt: skip
+for _lang, (_score, _maj, _n) in _LANGS.items():
+    _MINILM += (
+        (
+            f"multiemo_{_lang}", _score, _maj, _n,
+            "4,000 training examples, lr 1e-4, 1 epoch, batch 32, max length 64",
+            "multiemo-languages",
+        ),
+    )  # fmt: skip
 for _task, _score, _maj, _n, _recipe, _exp in _MINILM:
     _add(
         Measured(_task, "minilm", _score, _maj, _n, _recipe, _STUDY.format(exp=_exp), "2026-11-29")
