@@ -196,6 +196,7 @@ def test_two_levels_get_one_paired_test_over_every_pruning_configuration():
 
     a = analyze(two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s), n_boot=50)
     assert len(a.tests) == 1  # the two per-method "not testable" rows are replaced
+    assert a.auc_tests.empty  # their AUC rows too: the paired test covers the setting
     t = a.tests.iloc[0]
     assert t["method"] == "magnitude, wanda" and t["test"] == "paired exact"
     # 2 methods x 2 sparsities x 2 seeds = 8 pairs, d = s / 2 -> mean 0.15, p = 2 / 256.
@@ -235,6 +236,7 @@ def test_three_levels_keep_the_rank_correlation():
     )
     a = analyze(df, n_boot=50)
     assert len(a.tests) == 1 and a.tests.iloc[0]["test"] == "exact" and a.tests.iloc[0]["n"] == 3
+    assert len(a.auc_tests) == 1 and a.auc_tests.iloc[0]["n"] == 3
 
 
 def test_dense_headroom_orders_two_tasks_by_what_dense_leaves_above_the_baseline():

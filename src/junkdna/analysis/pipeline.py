@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from junkdna.analysis.achievable import achievable_sparsity
-from junkdna.analysis.hypothesis import difficulty_points, test_hypothesis
+from junkdna.analysis.hypothesis import PAIRED_GROUP, difficulty_points, test_hypothesis
 from junkdna.analysis.normalize import match_references, summarize, validate_results
 from junkdna.analysis.tables import references_table
 
@@ -50,6 +50,18 @@ def headline(tests: pd.DataFrame) -> str:
     return str(ranked["verdict"].iloc[0])
 
 
+def _without_paired_groups(auc_tests: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
+    """A two-level setting's AUC rows can only say "not testable"; its paired test (in ``tests``)
+    already covers it, so those rows are dropped."""
+    if auc_tests.empty or tests.empty:
+        return auc_tests
+    paired = tests[tests["test"].astype(str).str.startswith("paired")]
+    keys = [k for k in PAIRED_GROUP if k in auc_tests.columns]
+    covered = set(paired[keys].itertuples(index=False, name=None))
+    drop = [tuple(r) in covered for r in auc_tests[keys].itertuples(index=False, name=None)]
+    return auc_tests[~pd.Series(drop, index=auc_tests.index)].reset_index(drop=True)
+
+
 def analyze(
     results: pd.DataFrame,
     *,
@@ -67,6 +79,7 @@ def analyze(
     achievable = achievable_sparsity(normalized, epsilon=epsilon, rule=rule, **boot)
     points = difficulty_points(achievable, df)
     test = {"alpha": alpha, "n_perm": n_perm, "seed": seed}
+    tests = test_hypothesis(points, target="achievable", normalized=normalized, **test)
     return Analysis(
         results=df,
         normalized=normalized,
@@ -76,7 +89,7 @@ def analyze(
         references=references_table(df),
         achievable=achievable,
         points=points,
-        tests=test_hypothesis(points, target="achievable", normalized=normalized, **test),
-        auc_tests=test_hypothesis(points, target="auc", **test),
+        tests=tests,
+        auc_tests=_without_paired_groups(test_hypothesis(points, target="auc", **test), tests),
         epsilon=epsilon,
     )
