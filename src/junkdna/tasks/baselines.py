@@ -139,3 +139,15 @@ for _task, _score, _maj in (("multiemo_en_polarity", 0.850, 0.557), ("multiemo_e
             "2026-11-30",
         ),
     )  # fmt: skip
+
+# The multiple-choice form of the WinoGrande twins (one command, seed 1): at chance, like the
+# sentence-pair form.
+_add(
+    Measured(
+        "winogrande_mc", "minilm", 0.4993, 0.500, 2764,
+        "2,000 training examples, lr 5e-5, 2 epochs, batch 32, max length 64, multiple-choice head",
+        "junkdna finetune minilm --task winogrande_mc --difficulty data_adequacy:examples=2000 "
+        "--regime dense --epochs 2 --lr 5e-5 --batch-size 32 --max-length 64 --seed 1 --out DIR",
+        "2026-11-30",
+    )
+)  # fmt: skip
