@@ -199,15 +199,17 @@ def test_two_levels_get_one_paired_test_over_every_pruning_configuration():
     assert a.auc_tests.empty  # their AUC rows too: the paired test covers the setting
     t = a.tests.iloc[0]
     assert t["method"] == "magnitude, wanda" and t["test"] == "paired exact"
-    # 2 methods x 2 sparsities x 2 seeds = 8 pairs, d = s / 2 -> mean 0.15, p = 2 / 256.
-    assert t["n_pairs"] == 8 and t["mean_diff"] == pytest.approx(0.15)
+    # 2 methods x 2 sparsities x 2 seeds = 8 pairs. Dense 0.8, baseline 0.5: kept = (0.8 c - 0.5)
+    # / 0.3, so d = 0.8 (s / 2) / 0.3 = 4 s / 3 -> mean 0.4 over s in {0.2, 0.4}; p = 2 / 256.
+    assert t["n_pairs"] == 8 and t["mean_diff"] == pytest.approx(0.4)
+    assert t["quantity"] == "share of the dense score above the baseline kept"
     assert t["p_value"] == pytest.approx(2 / 256)
     assert (t["easier"], t["harder"], t["paired_on"]) == ("1.0", "0.1", "pruning and seed")
     assert t["verdict"].startswith("Supported: the harder level keeps less")
     assert a.verdict() == t["verdict"]
     flipped = analyze(two_level_results(lambda s: 1 - s, lambda s: 1 - s / 2), n_boot=50)
     assert flipped.tests.iloc[0]["verdict"].startswith("Contradicted")
-    assert flipped.tests.iloc[0]["mean_diff"] == pytest.approx(-0.15)
+    assert flipped.tests.iloc[0]["mean_diff"] == pytest.approx(-0.4)
 
 
 def test_two_levels_without_shared_seeds_pair_on_seed_means():
@@ -256,6 +258,44 @@ def test_dense_headroom_orders_two_tasks_by_what_dense_leaves_above_the_baseline
     t = a.tests.iloc[0]
     assert (t["easier"], t["harder"]) == ("easy [none]", "hard [none]")
     assert t["n_pairs"] == 6 and t["p_value"] == pytest.approx(2 / 64)
-    assert t["mean_diff"] == pytest.approx(np.mean([0.75 * s for s in (0.2, 0.4, 0.6)]))
+    # kept: easy (0.8 (1 - s/4) - 0.5) / 0.3 = 1 - 2s/3, hard (0.6 (1 - s) - 0.5) / 0.1 = 1 - 6s
+    assert t["mean_diff"] == pytest.approx(np.mean([16 / 3 * s for s in (0.2, 0.4, 0.6)]))
     assert t["measure"] == "dense error above the baseline (%)"
     assert t["verdict"].startswith("Supported")
+
+
+def test_two_levels_that_both_collapse_to_their_majority_compare_as_equal():
+    """Plain score / dense would read 0.55 / 0.85 vs 0.35 / 0.65 (0.647 vs 0.538) as a difference;
+    measured above each level's own baseline both keep nothing."""
+    from junkdna.analysis.pipeline import analyze
+
+    parts = [
+        synthetic_results(
+            {(task, "none"): lambda s, b=b, d=d: b / d},  # every sparse run at the baseline
+            difficulty="dense_headroom",
+            dense_score=d,
+            baseline=b,
+            sparsities=(0.2, 0.4, 0.6),
+            seeds=(1, 2),
+        )
+        for task, b, d in (("easy", 0.55, 0.85), ("hard", 0.35, 0.65))
+    ]
+    t = analyze(pd.concat(parts, ignore_index=True), n_boot=50).tests.iloc[0]
+    assert t["mean_diff"] == pytest.approx(0.0, abs=1e-12) and t["p_value"] == pytest.approx(1.0)
+    assert t["verdict"].startswith("Not significant")
+
+
+def test_two_levels_without_a_shared_configuration_say_why():
+    from junkdna.analysis.pipeline import analyze
+
+    df = pd.concat(
+        [
+            synthetic_results({("t", "1.0"): lambda s: 1.0}, difficulty="data_adequacy"),
+            synthetic_results(
+                {("t", "0.1"): lambda s: 1 - s}, difficulty="data_adequacy", method="wanda"
+            ),
+        ],
+        ignore_index=True,
+    )
+    t = analyze(df, n_boot=50).tests
+    assert len(t) == 1 and "share no pruning configuration" in t.iloc[0]["verdict"]

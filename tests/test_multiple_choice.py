@@ -85,6 +85,15 @@ def test_encoding_one_sequence_per_choice_and_3d_padding():
             assert batch["attention_mask"][i, j].sum() == len(ids)
     blank = tdata.encode(tok, mc_task(n=4, blank=True), "train", Recipe())[0]
     assert tok.convert_ids_to_tokens(blank[0]["input_ids"][0]).count("[EOS]") == 1  # one segment
+    # one context without a blank: the whole split uses question + choice (two segments)
+    mixed = mc_task(n=4, blank=True)
+    rows = mixed.train.to_list()
+    rows[0]["question"] = rows[0]["question"].replace(" _", "")
+    from datasets import Dataset
+
+    mixed = TaskData(**{**mixed.__dict__, "train": Dataset.from_list(rows)})
+    both = tdata.encode(tok, mixed, "train", Recipe())[0]
+    assert all(tok.convert_ids_to_tokens(f["input_ids"][0]).count("[EOS]") == 2 for f in both)
 
 
 def test_bad_choices_and_labels_are_named():
@@ -168,6 +177,13 @@ def test_local_jsonl_multiple_choice_labels_by_index_or_text(tmp_path):
     f.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(JunkDNAError, match=r"row \d+: label 'z' is neither a choice index"):
         load_local_task(f, ("q",), "answer", head="multiple-choice", choices_field="opts")
+    # numeric choices: a string label is the choice's text, an int is an index
+    num = [{"q": f"n{i}", "opts": ["1", "2", "3"], "answer": ["2", 2][i % 2]} for i in range(6)]
+    f.write_text("".join(json.dumps(r) + "\n" for r in num))
+    t = load_local_task(f, ("q",), "answer", head="multiple-choice", choices_field="opts")
+    got = dict(zip(list(t.train["q"]) + list(t.validation["q"]),
+                   list(t.train["answer"]) + list(t.validation["answer"]), strict=True))  # fmt: skip
+    assert got == {f"n{i}": [1, 2][i % 2] for i in range(6)}
     rows[4] = {"q": "x", "opts": "a|b", "answer": 0}
     f.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(JunkDNAError, match="must be a list of at least 2 choices"):

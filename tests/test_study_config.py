@@ -94,6 +94,10 @@ def test_unknown_keys_name_the_key_with_a_suggestion():
             },
             ["dense_headroom needs the task's majority-class baseline", "'mine'"],
         ),
+        (
+            {"tasks": ["sst2"], "difficulty": [{"setting": "dense_headroom"}]},
+            ["dense_headroom needs the task's majority-class baseline", "'sst2'"],
+        ),
     ],
 )
 def test_impossible_combinations_are_errors(changes, needles):

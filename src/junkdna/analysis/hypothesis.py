@@ -13,8 +13,10 @@ Spearman rank correlation between difficulty and achievable sparsity (or normali
   n <= ``EXACT_MAX_N``, otherwise a seeded Monte Carlo estimate (1 + hits) / (1 + n_perm).
 * Two points (settings 2 and 3 have two levels by nature: majority/minority, open/closed book):
   a rank correlation over 2 points is no test, so the achievable-sparsity table tests them on the
-  matched normalized scores instead (``paired_signflip``): for each sparsity and seed run at both
-  levels, d = normalized(easier) - normalized(harder); the prediction is mean d > 0 (the harder
+  matched runs instead (``paired_signflip``): for each pruning configuration and seed run at both
+  levels, d = kept(easier) - kept(harder), kept = (score - baseline) / (dense - baseline) (the
+  share of the dense model's score above the majority baseline that survives; score / dense when
+  a baseline is unknown); the prediction is mean d > 0 (the harder
   level keeps less of its dense score). Pairs match on (sparsity, seed), or on sparsity with the
   seed means when the two levels share no seed. p: two-sided sign-flip test, exact over all 2^m
   sign patterns for m <= ``PAIRED_EXACT_MAX`` pairs, otherwise seeded Monte Carlo.
@@ -125,7 +127,7 @@ def spearman_permutation(
 
 @dataclass(frozen=True)
 class Paired:
-    mean_diff: float  # mean of d = normalized(easier) - normalized(harder)
+    mean_diff: float  # mean of d = kept(easier) - kept(harder)
     p_value: float
     n_pairs: int
     test: str  # "paired exact", "paired monte-carlo" or "undefined"
@@ -162,11 +164,22 @@ def paired_signflip(d, *, n_perm: int = 9999, seed: int = 0) -> Paired:
 PAIR_KEYS = ("method", "structure", "scope", "sparsity")  # what a pair shares, besides the seed
 
 
-def paired_differences(normalized: pd.DataFrame, easy: dict, hard: dict) -> tuple[np.ndarray, str]:
-    """d = normalized(easy) - normalized(hard) per matched run pair. ``easy``/``hard`` are
-    column -> value filters of ``normalized`` (one level's runs each); runs pair up when they share
-    the pruning configuration (``PAIR_KEYS``) and the seed, or, when the two levels share no seed,
-    the pruning configuration on seed means. Returns (d, what the pairs share)."""
+ABOVE_BASELINE = "share of the dense score above the baseline kept"
+NORMALIZED = "normalized score"
+
+
+def paired_differences(
+    normalized: pd.DataFrame, easy: dict, hard: dict
+) -> tuple[np.ndarray, str, str]:
+    """d = kept(easy) - kept(hard) per matched run pair. ``easy``/``hard`` are column -> value
+    filters of ``normalized`` (one level's runs each). Runs pair up when they share the pruning
+    configuration (``PAIR_KEYS``, and the recipe) and the seed, or, when the two levels share no
+    seed, the pruning configuration on seed means.
+
+    kept = (score - baseline) / (dense - baseline) when both levels have a baseline (and their
+    dense score beats it), else score / dense: two models that both fall to their majority class
+    then compare as 0 and 0, not as baseline_a/dense_a and baseline_b/dense_b. Returns (d, what the
+    pairs share, which quantity)."""
 
     def rows(where: dict) -> pd.DataFrame:
         mask = np.ones(len(normalized), dtype=bool)
@@ -176,16 +189,30 @@ def paired_differences(normalized: pd.DataFrame, easy: dict, hard: dict) -> tupl
 
     a, b = rows(easy), rows(hard)
     if a.empty or b.empty:
-        return np.array([]), "no runs"
-    on = [k for k in PAIR_KEYS if k in normalized.columns]
+        return np.array([]), "no runs", NORMALIZED
+    above = "baseline" in normalized.columns and all(
+        bool(np.isfinite(x["baseline"].astype(float)).all()) for x in (a, b)
+    )
+
+    def kept(x: pd.DataFrame) -> pd.Series:
+        if not above:
+            return x["normalized"]
+        base = x["baseline"].astype(float)
+        head = x["dense_score"] - base
+        return ((x["score"] - base) / head).where(head > 0)
+
+    a, b = a.assign(kept=kept(a)), b.assign(kept=kept(b))
+    quantity = ABOVE_BASELINE if above else NORMALIZED
+    on = [k for k in (*PAIR_KEYS, "recipe") if k in normalized.columns]
     by_seed = a.merge(b, on=[*on, "seed"], suffixes=("_a", "_b"))
     if len(by_seed):
-        d = by_seed["normalized_a"] - by_seed["normalized_b"]
-        return d.to_numpy(dtype=float), "pruning and seed"
-    ma = a.groupby(on, dropna=False)["normalized"].mean()
-    mb = b.groupby(on, dropna=False)["normalized"].mean()
+        d = (by_seed["kept_a"] - by_seed["kept_b"]).to_numpy(dtype=float)
+        return d[np.isfinite(d)], "pruning and seed", quantity
+    ma = a.groupby(on, dropna=False)["kept"].mean()
+    mb = b.groupby(on, dropna=False)["kept"].mean()
     both = ma.index.intersection(mb.index)
-    return (ma[both] - mb[both]).to_numpy(dtype=float), "pruning (seed means)"
+    d = (ma[both] - mb[both]).to_numpy(dtype=float)
+    return d[np.isfinite(d)], "pruning (seed means)", quantity
 
 
 def difficulty_points(achievable: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
@@ -286,7 +313,7 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
         if (tests.loc[member, "n"] > 2).any():
             continue  # a configuration with more points has a real correlation test
         easy, hard = (r for _, r in levels.sort_values("difficulty_value").iterrows())
-        d, how = paired_differences(
+        d, how, quantity = paired_differences(
             normalized,
             {**where, "task": easy["task"], "level": easy["level"]},
             {**where, "task": hard["task"], "level": hard["level"]},
@@ -327,6 +354,7 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
             "easier": easier,
             "harder": harder,
             "paired_on": how,
+            "quantity": quantity,
         }
         row["verdict"] = verdict_sentence(row)
         pooled.append(row)
@@ -340,9 +368,18 @@ test_hypothesis.__test__ = False  # not a pytest test despite its name
 
 
 def _paired_verdict(t: dict, context: str, tail: str) -> str:
+    quantity = t.get("quantity") or NORMALIZED
+    if t["test"] == "undefined" or not t["n_pairs"]:
+        why = (
+            "a level's dense model scores at or below its baseline, so there is no share above "
+            "the baseline to keep"
+            if t.get("n_at_baseline")
+            else "the two levels share no pruning configuration, so there is no matched run pair"
+        )
+        return f"Not testable ({context}): {why}{tail}"
     evidence = (
-        f"{t['harder']} (harder) vs {t['easier']}: normalized score {-t['mean_diff']:+.3f} on "
-        f"average over {t['n_pairs']} run pair(s) sharing {t.get('paired_on', 'pruning')}, two-sided "
+        f"{t['harder']} (harder) vs {t['easier']}: {quantity} {-t['mean_diff']:+.3f} on average "
+        f"over {t['n_pairs']} run pair(s) sharing {t.get('paired_on', 'pruning')}, two-sided "
         f"sign-flip p = {t['p_value']:.3g} ({t['test']}, {t['n_permutations']} sign patterns)"
     )
     if t["p_value"] < t["alpha"] and t["mean_diff"] > 0:
@@ -365,6 +402,11 @@ def _caveats(t: dict) -> list[str]:
         out.append(
             f"with {n} {unit} no {what} can reach p < {t['alpha']:g} "
             f"(smallest attainable p = {t['min_p']:.2g})"
+        )
+    if str(t["test"]).startswith("paired") and t["n_pairs"] > 1:
+        out.append(
+            "pairs that share a seed or a pruning configuration are not independent, so the "
+            "p-value is approximate"
         )
     if t["min_seeds"] <= 1:
         out.append("a single seed per curve, so the values carry no interval")
@@ -393,7 +435,7 @@ def verdict_sentence(t: dict) -> str:
     )
     caveats = _caveats(t)
     tail = f"; caveats: {'; '.join(caveats)}." if caveats else "."
-    if str(t["test"]).startswith("paired"):
+    if str(t["test"]).startswith("paired") or t.get("target") == "paired normalized":
         return _paired_verdict(t, context, tail)
     if t["test"] == "undefined":
         why = (

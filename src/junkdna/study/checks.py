@@ -164,11 +164,11 @@ def _check_difficulty(exp, where: str) -> None:
                     )
         if obj.name == "dense_headroom":
             for t in exp.tasks:
-                if t.file is not None and t.difficulty_value is None:
+                if t.difficulty_value is None and not _has_majority_baseline(t):
                     raise JunkDNAError(
                         f"{where}.difficulty[{k}]: dense_headroom needs the task's majority-class "
-                        f"baseline, and local task {t.name!r} has none; give it a difficulty_value "
-                        "or use a registered task"
+                        f"baseline, and task {t.name!r} has none (only offline tasks get one, from "
+                        "`junkdna data prepare`); give it a difficulty_value or use an offline task"
                     )
     _unique(labels, f"{where}.difficulty (level labels)")
     settings = {d.setting for d in exp.difficulty}
@@ -177,6 +177,14 @@ def _check_difficulty(exp, where: str) -> None:
             f"{where}.difficulty mixes settings {sorted(settings)}; one experiment varies one "
             "setting (split them into two experiments)"
         )
+
+
+def _has_majority_baseline(task) -> bool:
+    if task.file is not None:
+        return False
+    from junkdna.tasks.registry import get_spec
+
+    return get_spec(task.name).offline
 
 
 def level_label(d) -> str:

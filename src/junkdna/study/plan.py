@@ -24,7 +24,8 @@ from junkdna.study.checks import (
 )
 from junkdna.study.config import Resources, Study
 
-RUN_FORMAT = 1  # bump when the meaning of a resolved config changes (new ids for every run)
+RUN_FORMAT = 2  # bump when the meaning of a resolved config changes (new ids for every run)
+# 2: fused AdamW on CPU/CUDA and recipe.group_by_length (2026-11-30): same recipes, other numbers
 # Task keys that only label results; they do not change what a run computes.
 _TASK_LABELS = ("human_score", "difficulty_value")
 

@@ -159,7 +159,21 @@ def load_study_task(cfg: dict[str, Any], root: Path, human_score: float | None =
     if cap is not None and cap < len(task.validation):
         # The first N rows: the same evaluation set for every run of the task.
         task = dataclasses.replace(task, validation=task.validation.select(range(cap)))
+        task = _majority_on_scored_rows(task)
     return task
+
+
+def _majority_on_scored_rows(task):
+    """The majority baseline of the rows actually scored (the first N of the validation split),
+    not of the whole split: the baseline must describe the same rows as the score."""
+    info = task.info
+    names, label = task.label_names, info.get("majority_label")
+    if not (names and label in names and info.get("majority_baseline")):
+        return task
+    ys = list(task.validation[task.label_field])
+    share = sum(y == names.index(label) for y in ys) / len(ys) if ys else None
+    baseline = {**info["majority_baseline"], "validation": share, "validation_rows": len(ys)}
+    return dataclasses.replace(task, info={**info, "majority_baseline": baseline})
 
 
 def _evaluate_only(model, tokenizer, task, recipe, masks):

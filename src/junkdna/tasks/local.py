@@ -82,9 +82,10 @@ def _choice_labels(rows: list[dict], field: str, choices: str, path) -> list[int
                 f"task file {str(path)!r}: row {i + 1}: {choices!r} must be a list of at least 2 "
                 f"choices (a JSON list in a .jsonl file), got {opts!r}"
             )
-        y = _as_int(r[field])
-        if y is None and str(r[field]) in [str(o) for o in opts]:
-            y = [str(o) for o in opts].index(str(r[field]))
+        texts, label = [str(o) for o in opts], r[field]
+        # A string that is one of the choices is that choice (choices may be numbers written as
+        # text); otherwise an int, or a string of digits, is an index.
+        y = texts.index(label) if isinstance(label, str) and label in texts else _as_int(label)
         if y is None or not 0 <= y < len(opts):
             raise JunkDNAError(
                 f"task file {str(path)!r}: row {i + 1}: label {r[field]!r} is neither a choice "

@@ -96,7 +96,8 @@ BLANK = "_"
 def choice_texts(context: str, choice: str) -> tuple[str, ...]:
     """The sequence(s) that score one choice. A context with exactly one blank ``_`` (WinoGrande)
     is the sentence with the blank filled by the choice; any other context (a CSQA question) is
-    paired with the choice as a second segment."""
+    paired with the choice as a second segment. The encoder fills blanks only when every context
+    of the split has one."""
     if context.count(BLANK) == 1:
         return (context.replace(BLANK, choice),)
     return (context, choice)
@@ -120,14 +121,15 @@ def _multiple_choice(tokenizer, rows, labels, recipe, task, generation):
                 f"task {task.name!r}: multiple-choice labels must be choice indices in "
                 f"0..{k - 1}, got {y!r}"
             )
+    contexts = [" ".join(str(t) for t in r[:n_text]) for r in rows]
+    # One form per split: fill-in-the-blank only when every context has exactly one blank (a CSQA
+    # question that happens to contain one "_" must not switch its row to another form).
+    fill = all(c.count(BLANK) == 1 for c in contexts)
     texts = [
-        choice_texts(" ".join(str(t) for t in r[:n_text]), str(c)) for r in rows for c in r[n_text]
+        choice_texts(ctx, str(c)) if fill else (ctx, str(c))
+        for ctx, r in zip(contexts, rows, strict=True)
+        for c in r[n_text]
     ]
-    if len({len(t) for t in texts}) != 1:
-        raise JunkDNAError(
-            f"task {task.name!r}: some contexts have a blank '_' and some do not; a task must "
-            "use one form (fill-in-the-blank or question + choice)"
-        )
     enc = tokenizer(
         *[list(c) for c in zip(*texts, strict=True)], truncation=True, max_length=recipe.max_length
     )
