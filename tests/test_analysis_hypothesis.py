@@ -299,3 +299,17 @@ def test_two_levels_without_a_shared_configuration_say_why():
     )
     t = analyze(df, n_boot=50).tests
     assert len(t) == 1 and "share no pruning configuration" in t.iloc[0]["verdict"]
+
+
+def test_levels_with_different_recipes_still_pair_and_a_repeated_level_is_averaged():
+    from junkdna.analysis.hypothesis import paired_differences
+
+    rows = []
+    for level, recipe, kept in (("small", "r6", 0.5), ("full", "r2", 0.8), ("full", "r3", 0.6)):
+        rows.append({"level": level, "recipe": recipe, "method": "m", "structure": "u",
+                     "scope": "g", "sparsity": 0.3, "seed": 1, "score": 0.5 + 0.3 * kept,
+                     "dense_score": 0.8, "baseline": 0.5, "normalized": 0.0})  # fmt: skip
+    df = pd.DataFrame(rows)
+    d, how, quantity = paired_differences(df, {"level": "full"}, {"level": "small"})
+    # full: mean of 0.8 and 0.6 = 0.7 kept; small 0.5 -> one pair, d = 0.2
+    assert d == pytest.approx([0.2]) and how == "pruning and seed"

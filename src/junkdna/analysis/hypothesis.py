@@ -173,8 +173,9 @@ def paired_differences(
 ) -> tuple[np.ndarray, str, str]:
     """d = kept(easy) - kept(hard) per matched run pair. ``easy``/``hard`` are column -> value
     filters of ``normalized`` (one level's runs each). Runs pair up when they share the pruning
-    configuration (``PAIR_KEYS``, and the recipe) and the seed, or, when the two levels share no
-    seed, the pruning configuration on seed means.
+    configuration (``PAIR_KEYS``) and the seed, or, when the two levels share no seed, the
+    pruning configuration on seed means. Runs of one level that share both (e.g. two recipes)
+    are averaged first.
 
     kept = (score - baseline) / (dense - baseline) when both levels have a baseline (and their
     dense score beats it), else score / dense: two models that both fall to their majority class
@@ -201,9 +202,12 @@ def paired_differences(
         head = x["dense_score"] - base
         return ((x["score"] - base) / head).where(head > 0)
 
-    a, b = a.assign(kept=kept(a)), b.assign(kept=kept(b))
     quantity = ABOVE_BASELINE if above else NORMALIZED
-    on = [k for k in (*PAIR_KEYS, "recipe") if k in normalized.columns]
+    on = [k for k in PAIR_KEYS if k in normalized.columns]
+    # One value per (configuration, seed) and level: a level run under two recipes is averaged,
+    # not paired twice. (The levels' recipes may differ: a small-data level may train longer.)
+    a = a.assign(kept=kept(a)).groupby([*on, "seed"], dropna=False)["kept"].mean().reset_index()
+    b = b.assign(kept=kept(b)).groupby([*on, "seed"], dropna=False)["kept"].mean().reset_index()
     by_seed = a.merge(b, on=[*on, "seed"], suffixes=("_a", "_b"))
     if len(by_seed):
         d = (by_seed["kept_a"] - by_seed["kept_b"]).to_numpy(dtype=float)
@@ -386,7 +390,7 @@ def _paired_verdict(t: dict, context: str, tail: str) -> str:
         head = "Supported: the harder level keeps less of its dense score under the same sparsity"
     elif t["p_value"] < t["alpha"]:
         head = "Contradicted: the harder level keeps more of its dense score"
-    elif t["mean_diff"] > 0:
+    elif t["mean_diff"] > 0 and t["p_value"] < 1:  # p = 1: no sign pattern is less extreme
         head = "Consistent but not significant: the harder level keeps less of its dense score"
     else:
         head = "Not significant: no evidence that the harder level keeps less of its dense score"
