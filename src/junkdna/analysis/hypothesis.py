@@ -416,7 +416,7 @@ def _caveats(t: dict) -> list[str]:
         out.append("a single seed per curve, so the values carry no interval")
     elif t["min_seeds"] < 3:
         out.append(f"only {t['min_seeds']} seeds per curve")
-    if t["ties_y"] and not str(t["test"]).startswith("paired"):
+    if t["ties_y"]:
         out.append(f"{t['ties_y']} of {t['n']} {TARGETS[t['target']]} values are tied")
     if t["n_never_drops"]:
         out.append(
@@ -439,7 +439,7 @@ def verdict_sentence(t: dict) -> str:
     )
     caveats = _caveats(t)
     tail = f"; caveats: {'; '.join(caveats)}." if caveats else "."
-    if str(t["test"]).startswith("paired") or t.get("target") == "paired normalized":
+    if t.get("target") == "paired normalized":
         return _paired_verdict(t, context, tail)
     if t["test"] == "undefined":
         why = (

@@ -170,8 +170,8 @@ def _majority_on_scored_rows(task):
     names, label = task.label_names, info.get("majority_label")
     if not (names and label in names and info.get("majority_baseline")):
         return task
-    ys = list(task.validation[task.label_field])
-    share = sum(y == names.index(label) for y in ys) / len(ys) if ys else None
+    ys, majority = list(task.validation[task.label_field]), names.index(label)
+    share = sum(y == majority for y in ys) / len(ys) if ys else None
     baseline = {**info["majority_baseline"], "validation": share, "validation_rows": len(ys)}
     return dataclasses.replace(task, info={**info, "majority_baseline": baseline})
 

@@ -84,23 +84,24 @@ def _twins(examples: list[dict]):
             yield pos, (s1, s2, a1, a2)
 
 
-@BUILDERS.register("winogrande_twins")
-def winogrande_twins(examples: list[dict], spec: TaskSpec):
-    first, second = spec.text_fields
+def _twin_rows(examples: list[dict], row: Callable[[str, str, str, int], dict]):
+    """Each twin sentence as one row: ``row(sentence, option1, option2, label)``."""
     for pos, twins in _twins(examples):
         if twins is None:
             yield pos, None
             continue
         s1, s2, a1, a2 = twins
         for sentence, label in ((s1, 0), (s2, 1)):
-            yield (
-                pos,
-                {
-                    first: sentence.replace("_", a1),
-                    second: sentence.replace("_", a2),
-                    "label": label,
-                },
-            )
+            yield pos, row(sentence, a1, a2, label)
+
+
+@BUILDERS.register("winogrande_twins")
+def winogrande_twins(examples: list[dict], spec: TaskSpec):
+    first, second = spec.text_fields
+    return _twin_rows(
+        examples,
+        lambda s, a1, a2, y: {first: s.replace("_", a1), second: s.replace("_", a2), "label": y},
+    )
 
 
 @BUILDERS.register("winogrande_mc")
@@ -108,13 +109,9 @@ def winogrande_mc(examples: list[dict], spec: TaskSpec):
     """The same twins as WinoGrande's own format: the sentence with its blank, the two options as
     choices (in the same order for both twins), label = the right option's index."""
     (field,) = spec.text_fields
-    for pos, twins in _twins(examples):
-        if twins is None:
-            yield pos, None
-            continue
-        s1, s2, a1, a2 = twins
-        for sentence, label in ((s1, 0), (s2, 1)):
-            yield pos, {field: sentence, spec.choices_field: [a1, a2], "label": label}
+    return _twin_rows(
+        examples, lambda s, a1, a2, y: {field: s, spec.choices_field: [a1, a2], "label": y}
+    )
 
 
 def _bb(
