@@ -35,13 +35,8 @@ def evaluate(
     recipe = recipe or Recipe()
     predictor = PREDICTORS.get(task.head)
     features, labels = data.encode(tokenizer, task, split, recipe, generation=True)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode(), autocast(model, recipe):
-            preds = predictor(model, tokenizer, features, recipe)
-    finally:
-        model.train(was_training)
+    with scoring(model, recipe):
+        preds = predictor(model, tokenizer, features, recipe)
     if task.head in ("seq2seq", "causal-lm") and not task.choices_field:
         labels = [
             [str(a).strip() for a in y] if isinstance(y, list) else str(y).strip() for y in labels
@@ -57,6 +52,18 @@ def evaluate(
 
 def device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
+
+
+@contextlib.contextmanager
+def scoring(model: nn.Module, recipe: Recipe):
+    """Eval mode, no autograd, the recipe's autocast; the model's train/eval mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), autocast(model, recipe):
+            yield
+    finally:
+        model.train(was_training)
 
 
 def autocast(model: nn.Module, recipe: Recipe):

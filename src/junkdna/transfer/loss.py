@@ -19,7 +19,7 @@ from junkdna.errors import JunkDNAError
 from junkdna.registry import Registry
 from junkdna.tasks.base import TaskData
 from junkdna.transfer import data
-from junkdna.transfer.evaluate import autocast, device_of
+from junkdna.transfer.evaluate import device_of, scoring
 from junkdna.transfer.recipe import Recipe
 
 # head kind -> the number of terms the model's batch loss averages over
@@ -60,20 +60,15 @@ def evaluate_loss(
     features, _ = data.encode(tokenizer, task, split, recipe, generation=False)
     device, pad = device_of(model), data.pad_id(tokenizer)
     total, count = 0.0, 0
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode(), autocast(model, recipe):
-            for idx in data.batches(len(features), recipe.resolved_eval_batch_size):
-                batch = data.collate([features[i] for i in idx], pad)
-                batch = {k: v.to(device) for k, v in batch.items()}
-                n = terms_of(batch)
-                if n == 0:  # e.g. every target truncated away: the model's loss would be NaN
-                    continue
-                total += float(model(**batch).loss.float()) * n
-                count += n
-    finally:
-        model.train(was_training)
+    with scoring(model, recipe):
+        for idx in data.batches(len(features), recipe.resolved_eval_batch_size):
+            batch = data.collate([features[i] for i in idx], pad)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            n = terms_of(batch)
+            if n == 0:  # e.g. every target truncated away: the model's loss would be NaN
+                continue
+            total += float(model(**batch).loss.float()) * n
+            count += n
     if count == 0:
         raise JunkDNAError(
             f"task {task.name!r}: the {split} split has no target to score a loss on"
