@@ -17,8 +17,9 @@ import time
 import torch
 
 from junkdna.models import load_model, load_tokenizer, parameters_by_name, prunable_weights
-from junkdna.pruning.calibration import _model_inputs, calibration_from_source
+from junkdna.pruning.calibration import calibration_from_source
 from junkdna.pruning.select import MaskRule, Structure
+from junkdna.pruning.sequential import model_inputs
 from junkdna.pruning.sparsegpt import Hessian, solve
 from junkdna.pruning.wanda import ColumnNorms, Wanda
 
@@ -34,7 +35,7 @@ def layer_inputs(model, prunables, ids) -> dict[str, torch.Tensor]:
     ]
     with torch.no_grad():
         for batch in ids.split(8):
-            model(**_model_inputs(model, batch))
+            model(**model_inputs(model, batch))
     for h in hooks:
         h.remove()
     return {n: torch.cat(xs) for n, xs in seen.items()}

@@ -64,7 +64,7 @@ regimes = {regimes}
 {extra}
 
 [[experiment.pruning]]
-criteria = ["magnitude"]
+methods = ["magnitude"]
 scopes = ["global"]
 sparsities = {sparsities}
 """

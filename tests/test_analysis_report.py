@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from junkdna.analysis import plots
-from junkdna.analysis.lmc import LMCResult
 from junkdna.analysis.normalize import validate_results
 from junkdna.analysis.report import build_report
 from junkdna.analysis.synthetic import synthetic_results
 from junkdna.analysis.tables import difficulty_table, to_markdown
+from junkdna.transfer.lmc import LMCResult
 
 
 class Refs(HTMLParser):

@@ -12,8 +12,9 @@ from conftest import TINY_MODELS, tiny_bert, tiny_llama
 from junkdna.errors import JunkDNAError
 from junkdna.models import parameters_by_name, prunable_weights, transformer_blocks
 from junkdna.pruning import prune
-from junkdna.pruning.calibration import _model_inputs, calibration_from_source
+from junkdna.pruning.calibration import calibration_from_source
 from junkdna.pruning.select import MaskRule, is_nm, n_to_remove
+from junkdna.pruning.sequential import model_inputs
 from junkdna.pruning.wanda import ColumnNorms, Wanda
 
 
@@ -89,7 +90,7 @@ def wanda_block_masks(model, prunables, batches, rule):
     ]
     with torch.no_grad():
         for ids in batches:
-            model(**_model_inputs(model, ids))
+            model(**model_inputs(model, ids))
     for h in hooks:
         h.remove()
     params = parameters_by_name(model)

@@ -15,9 +15,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from study_fixtures import make_task_file, make_tiny_bert, write_study  # noqa: E402
 
-from junkdna.analysis.lmc import loss_barrier  # noqa: E402
 from junkdna.cli import main  # noqa: E402
 from junkdna.errors import JunkDNAError  # noqa: E402
+from junkdna.transfer.lmc import loss_barrier  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +82,8 @@ def test_evaluate_loss_is_the_mean_per_example_cross_entropy(pair):
 
 
 def test_interpolation_endpoints_reproduce_each_models_own_loss(pair):
-    from junkdna.analysis.lmc_run import run_pair
     from junkdna.transfer import Recipe, evaluate
+    from junkdna.transfer.lmc import run_pair
     from junkdna.transfer.loss import evaluate_loss
 
     task, tok, root = pair["task"], pair["tok"], pair["root"]
@@ -191,7 +191,7 @@ def test_study_mode_writes_pairs_and_the_report_shows_figure_10(tmp_path, capsys
 
 
 def test_load_result_rejects_a_broken_file(tmp_path):
-    from junkdna.analysis.lmc_run import load_result
+    from junkdna.study.lmc import load_result
 
     (tmp_path / "lmc.json").write_text('{"alphas": [0, 1]}')
     with pytest.raises(JunkDNAError, match="not a readable lmc.json"):

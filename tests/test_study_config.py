@@ -27,8 +27,8 @@ BASE = {
             ],
             "regimes": ["dense", "sparse"],
             "pruning": [
-                {"criteria": ["magnitude"], "sparsities": [0.2, 0.5]},
-                {"criteria": ["magnitude"], "structures": ["2:4"]},
+                {"methods": ["magnitude"], "sparsities": [0.2, 0.5]},
+                {"methods": ["magnitude"], "structures": ["2:4"]},
             ],
         }
     ],
@@ -67,7 +67,7 @@ def test_unknown_keys_name_the_key_with_a_suggestion():
     ("changes", "needles"),
     [
         ({"p0_structures": ["2:4"], "p0_sparsities": [0.3]}, ["pruning[0].sparsities", "0.5"]),
-        ({"p0_criteria": ["wanda"]}, ["pruning[0].calibration", "needs calibration"]),
+        ({"p0_methods": ["wanda"]}, ["pruning[0].calibration", "needs calibration"]),
         ({"p0_calibration": {"nsamples": 4}}, ["calibration is unused"]),
         ({"regimes": ["sparse"]}, ["regimes", "add 'dense'"]),
         ({"regimes": ["dense"]}, ["pruning is unused"]),
@@ -78,7 +78,7 @@ def test_unknown_keys_name_the_key_with_a_suggestion():
         ({"difficulty": [{"setting": "data_adequacy", "frac": 0.5}]}, ["no parameter(s) frac"]),
         ({"p0_sparsities": [0.0, 0.5]}, ["sparsities", "dense reference"]),
         ({"p0_scopes": ["rows"]}, ["does not support scope 'rows'"]),
-        ({"p0_criteria": ["magnitud"]}, ["'magnitude'"]),
+        ({"p0_methods": ["magnitud"]}, ["'magnitude'"]),
         ({"recipe": {"lr": 1e-3, "epoch": 2}}, ["recipe", "'epochs'"]),
         ({"recipe": {"seed": 3}}, ["seed", "seeds list"]),
         ({"seeds": [1, 1]}, ["seeds", "listed twice"]),
@@ -115,11 +115,11 @@ def test_plan_counts_runs_and_shared_masks():
     # 3 masks (0.2, 0.5, 2:4), each shared by 2 levels x 2 seeds
     assert s["masks"] == 3 and s["shared_masks"] == 3
     assert sorted(plan.mask_usage().values()) == [4, 4, 4]
-    nm = [r for r in plan.runs if r.config["pruning"] and r.config["pruning"]["structure"] == "2:4"]
-    assert {r.config["pruning"]["sparsity"] for r in nm} == {0.5}
-    assert {r.config["pruning"]["scope"] for r in nm} == {"layer"}
-    dense = [r for r in plan.runs if r.config["regime"] == "dense"]
-    assert all(r.config["pruning"] is None and r.mask_key is None for r in dense)
+    nm = [r for r in plan.runs if r.pruning and r.pruning.structure == "2:4"]
+    assert {r.pruning.sparsity for r in nm} == {0.5}
+    assert {r.pruning.scope for r in nm} == {"layer"}
+    dense = [r for r in plan.runs if r.regime == "dense"]
+    assert all(r.pruning is None and r.mask_key is None for r in dense)
 
 
 def test_run_ids_are_stable_and_depend_only_on_what_is_computed():
@@ -142,8 +142,8 @@ def test_a_run_listed_by_two_experiments_is_one_run():
     data["experiment"].append(second)
     plan = plan_study(parse_study(data))
     assert len(plan.runs) == 16
-    full = [r for r in plan.runs if r.meta["level"] == "fraction=1.0"]
-    assert full and all(r.meta["save_weights"] for r in full)
+    full = [r for r in plan.runs if r.labels.level == "fraction=1.0"]
+    assert full and all(r.labels.save_weights for r in full)
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])
@@ -160,7 +160,7 @@ def test_shipped_study_files_validate_and_plan_without_loading_models(path, monk
     assert plan.runs
     assert len({r.run_id for r in plan.runs}) == len(plan.runs)
     for run in plan.runs:
-        if run.config["regime"] not in ("dense", "none"):
+        if run.regime not in ("dense", "none"):
             assert run.mask_key is not None
 
 
@@ -170,3 +170,27 @@ def test_shipped_studies_include_the_quickstart_and_the_paper():
     for fig in ("figure1", "figure2", "figure3", "figure4", "figure5", "figure6", "figure10"):
         assert any(n.startswith(fig + "_") or n == fig for n in names), fig
     assert any(n.startswith("table1") for n in names)
+
+
+def test_old_key_criteria_still_parses_with_a_deprecation_warning():
+    from junkdna.errors import JunkDNADeprecationWarning
+
+    data = study()
+    for block in data["experiment"][0]["pruning"]:
+        block["criteria"] = block.pop("methods")
+    with pytest.warns(JunkDNADeprecationWarning, match="'criteria' is deprecated; use 'methods'"):
+        old = plan_study(parse_study(data))
+    assert [r.run_id for r in old.runs] == [r.run_id for r in plan_study(parse_study(study())).runs]
+
+
+def test_run_ids_and_mask_keys_are_those_of_run_format_2():
+    """Finished studies keep working: the ids of this grid, computed by junkdna before the typed
+    RunSpec existed (run format 2), must not change when fields are renamed or moved."""
+    import hashlib
+
+    plan = plan_study(parse_study(study()))
+    ids = sorted(r.run_id for r in plan.runs)
+    assert len(ids) == 16
+    assert hashlib.sha256(",".join(ids).encode()).hexdigest()[:16] == "d0cd3c8ceb43a27d"
+    keys = sorted({r.mask_key for r in plan.runs if r.mask_key})
+    assert keys == ["5754d524e03ead03", "f2bcddde192659b4", "ffdc7873509e7a0d"]

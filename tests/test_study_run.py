@@ -173,12 +173,12 @@ def test_sparsegpt_masks_and_weights_come_back_identical_from_the_cache(tmp_path
 
     from junkdna.models import load_model, load_tokenizer
     from junkdna.study import maskcache
+    from junkdna.study.spec import PruningPoint
 
     calib = tmp_path / "calib.txt"
     calib.write_text(" ".join(["the movie was good and the plot was bad"] * 40))
-    pruning = {"criterion": "sparsegpt", "structure": "unstructured", "scope": "layer",
-               "sparsity": 0.5, "include": [], "exclude": [],
-               "calibration": {"source": str(calib), "nsamples": 4, "seqlen": 16, "seed": 0}}  # fmt: skip
+    pruning = PruningPoint("sparsegpt", "unstructured", "layer", 0.5,
+                           {"source": str(calib), "nsamples": 4, "seqlen": 16, "seed": 0})  # fmt: skip
     tok = load_tokenizer(str(tiny_model))
     fresh = load_model(str(tiny_model), head="classification", num_labels=2)
     folder = tmp_path / "masks" / "k"

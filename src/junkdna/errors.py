@@ -25,3 +25,15 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 def unknown(kind: str, name: str, choices: Iterable[str]) -> JunkDNAError:
     return JunkDNAError(f"unknown {kind} {name!r}.{did_you_mean(name, choices)}")
+
+
+class JunkDNADeprecationWarning(FutureWarning):
+    """An old spelling that still works (shown by default, unlike DeprecationWarning)."""
+
+
+def deprecated(old: str, new: str) -> None:
+    import warnings
+
+    warnings.warn(
+        f"{old} is deprecated; use {new} instead", JunkDNADeprecationWarning, stacklevel=3
+    )

@@ -7,9 +7,10 @@ a run is normalized by the one *reference* row that has
 
 * the same ``MATCH_KEYS`` values: model, task, difficulty, level, seed (and ``recipe`` when the
   table has that column), and
-* sparsity 0 and the regime ``REFERENCE_REGIME[run.regime]``: ``"dense"`` for the fine-tuned
-  regimes (dense transfer is the reference of sparse, frozen and sparse-to-dense transfer) and
-  ``"none"`` for studies that evaluate without fine-tuning (the unpruned model, method ``"none"``).
+* sparsity 0 and the run regime's ``reference`` (``junkdna.transfer.regimes``): ``"dense"`` for
+  the fine-tuned regimes (dense transfer is the reference of sparse, frozen and sparse-to-dense
+  transfer) and ``"none"`` for studies that evaluate without fine-tuning (the unpruned model,
+  method ``"none"``).
 
 Reference rows are exactly the ``status == "done"`` rows with sparsity 0 and a reference regime;
 every other done row is normalized. A missing reference, two references for one key, a different
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from junkdna.errors import JunkDNAError, unknown
+from junkdna.transfer.regimes import REGIMES, regime_names
 
 REQUIRED = (
     "run_id",
@@ -47,14 +49,6 @@ REQUIRED = (
 OPTIONAL_FLOAT = ("difficulty_value", "baseline", "human_score")
 STATUSES = ("done", "failed")
 MATCH_KEYS = ("model", "task", "difficulty", "level", "seed")
-# The regime whose sparsity-0 run is the denominator for runs of each regime.
-REFERENCE_REGIME = {
-    "dense": "dense",
-    "sparse": "dense",
-    "frozen": "dense",
-    "sparse-to-dense": "dense",
-    "none": "none",
-}
 # One normalized curve = these keys fixed, sparsity varying, seeds as replicates.
 CURVE_KEYS = ("model", "task", "difficulty", "level", "method", "structure", "scope", "regime")
 
@@ -92,8 +86,8 @@ def validate_results(results: pd.DataFrame) -> pd.DataFrame:
     if bad_status:
         raise JunkDNAError(f"unknown run status {bad_status[0]!r}; valid: {', '.join(STATUSES)}")
     for regime in sorted(set(df["regime"])):
-        if regime not in REFERENCE_REGIME:
-            raise unknown("regime", regime, REFERENCE_REGIME)
+        if regime not in REGIMES:
+            raise unknown("regime", regime, regime_names())
     for col in ("run_id", "model", "task", "difficulty", "level", "method", "structure", "metric"):
         df[col] = df[col].astype(str)
     # None scope would vanish from pandas group keys; "none" keeps it a real group.
@@ -117,8 +111,9 @@ def validate_results(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def is_reference(df: pd.DataFrame) -> pd.Series:
-    """Rows that serve as denominators: done, sparsity 0, regime "dense" or "none"."""
-    ref_regimes = set(REFERENCE_REGIME.values())
+    """Rows that serve as denominators: done, sparsity 0, a regime that is its own reference
+    (dense transfer; ``none`` for evaluation-only studies)."""
+    ref_regimes = {r for r in regime_names() if REGIMES.get(r).is_reference()}
     return (df["status"] == "done") & (df["sparsity"] == 0.0) & df["regime"].isin(ref_regimes)
 
 
@@ -133,7 +128,7 @@ def match_references(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     keys = match_keys(df)
     refs = df[is_reference(df)]
     runs = df[(df["status"] == "done") & ~is_reference(df)].copy()
-    runs["_ref_regime"] = runs["regime"].map(REFERENCE_REGIME)
+    runs["_ref_regime"] = runs["regime"].map(lambda r: REGIMES.get(r).reference)
     runs["_row"] = runs.index
 
     ref_cols = [*keys, "regime", "run_id", "score", "metric"]

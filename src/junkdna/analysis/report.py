@@ -25,7 +25,7 @@ from junkdna.analysis.tables import difficulty_table, to_html, to_markdown
 from junkdna.paths import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:  # lmc imports torch; the report does not need it
-    from junkdna.analysis.lmc import LMCResult
+    from junkdna.transfer.lmc import LMCResult
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import copy
 import json
-import time
 import typing
 from pathlib import Path
 
@@ -27,7 +25,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias")
     p.add_argument("--task", required=True, help="a .jsonl/.csv file or a registered task name")
-    p.add_argument("--regime", required=True, help="dense, sparse, frozen or sparse-to-dense")
+    p.add_argument(
+        "--regime", required=True, help="dense, sparse, frozen, sparse-to-dense or none (evaluate)"
+    )
     p.add_argument("--masks", type=Path, default=None, help="folder with masks.safetensors")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--save-weights", action="store_true", help="also write DIR/model.safetensors")
@@ -54,7 +54,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def _add_recipe_arguments(g) -> None:
-    from junkdna.transfer import Recipe
+    from junkdna.recipe import Recipe
 
     for name, info in Recipe.model_fields.items():
         if name in _HIDDEN:
@@ -68,7 +68,7 @@ def _add_recipe_arguments(g) -> None:
 
 
 def recipe_from_args(args):
-    from junkdna.transfer import Recipe
+    from junkdna.recipe import Recipe
 
     given = {}
     for name in Recipe.model_fields:
@@ -78,34 +78,30 @@ def recipe_from_args(args):
     return Recipe(**given, seed=args.seed)
 
 
-def load_task_from_args(args):
-    from junkdna.errors import JunkDNAError
+def task_config(args) -> tuple[dict, dict | None]:
+    """The run's task config (as a study file writes it) and difficulty level from the flags."""
+    from junkdna.study.config import Task
 
     path = Path(args.task)
     if path.suffix in (".jsonl", ".csv") or path.exists():
-        from junkdna.tasks.local import load_local_task
-
-        return load_local_task(
-            path,
+        task = Task(
+            name=path.stem,
+            file=str(path),
             text_fields=args.text_field or ["text"],
             label_field=args.label_field,
+            choices_field=args.choices_field,
             head=args.head,
             metric=args.metric,
             validation=args.validation,
-            seed=args.seed,
-            choices_field=args.choices_field,
         )
-    try:
-        from junkdna.tasks.registry import load_task
-    except ImportError:
-        raise JunkDNAError(
-            f"unknown task {args.task!r}: not a .jsonl/.csv file, and no task registry is installed"
-        ) from None
-    return load_task(args.task, difficulty=parse_difficulty(args.difficulty), seed=args.seed)
+    else:
+        task = Task(name=args.task)
+    return task.model_dump(exclude_none=True), parse_difficulty(args.difficulty)
 
 
-def parse_difficulty(text: str | None):
-    """``data_adequacy:fraction=0.1,...`` -> a Difficulty (values parsed as JSON when they can)."""
+def parse_difficulty(text: str | None) -> dict | None:
+    """``data_adequacy:fraction=0.1,...`` -> {"setting", "params"} (values parsed as JSON when
+    they can), checked against the setting's parameters."""
     if text is None:
         return None
     from junkdna.difficulty import from_params
@@ -121,112 +117,90 @@ def parse_difficulty(text: str | None):
             params[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
             params[key.strip()] = value
-    return from_params(name.strip(), params)
+    level = from_params(name.strip(), params)  # unknown names and parameters fail here
+    return {"setting": level.name, "params": params}
+
+
+def spec_from_args(args):
+    """The RunSpec of ``junkdna finetune``'s flags."""
+    from junkdna.errors import JunkDNAError
+    from junkdna.transfer import REGIMES
+
+    regime = REGIMES.get(args.regime)  # fail fast, with did-you-mean
+    pruning = args.sparsity is not None or args.structure != "unstructured"
+    if args.masks is not None and pruning:
+        raise JunkDNAError("give either --masks DIR or pruning options (--sparsity ...), not both")
+    regime.check_masks_given(args.masks is not None or pruning)
+    task, difficulty = task_config(args)
+    from junkdna.study.spec import RunSpec
+
+    return RunSpec(
+        model=args.model,
+        task=task,
+        regime=args.regime,
+        recipe=recipe_from_args(args),
+        difficulty=difficulty,
+        pruning=pruning_point(args) if pruning else None,
+        masks_from=args.masks,
+    )
+
+
+def pruning_point(args):
+    """A PruningPoint from the shared pruning flags (checked as a study checks its points)."""
+    from junkdna.pruning import METHODS, resolve_rule
+    from junkdna.study.spec import PruningPoint
+
+    method = METHODS.get(args.method)
+    rule = resolve_rule(method, args.sparsity, args.structure, args.scope)
+    calibration = None
+    if method.needs_calibration:
+        calibration = {"source": args.calibration, "nsamples": args.nsamples,
+                       "seqlen": args.seqlen, "seed": args.seed}  # fmt: skip
+    return PruningPoint(
+        method=method.name,
+        structure=str(rule.structure),
+        scope=rule.scope,
+        sparsity=rule.sparsity,
+        calibration=calibration,
+        include=tuple(args.include),
+        exclude=tuple(args.exclude),
+    )
 
 
 def run(args) -> int:
-    import torch
-
-    from junkdna.models import load_model, load_tokenizer
     from junkdna.provenance import versions
-    from junkdna.transfer import REGIMES, finetune
+    from junkdna.study.run import run_one
 
-    regime = REGIMES.get(args.regime)  # fail fast, with did-you-mean
-    recipe = recipe_from_args(args)
-    pruning = args.sparsity is not None or args.structure != "unstructured"
-    _check_mask_source(regime, args, pruning)
-    task = load_task_from_args(args)
-    t0 = time.perf_counter()
-    torch.manual_seed(args.seed)  # the task head's random init
-    model = load_model(args.model, head=task.head, num_labels=task.num_labels)
-    tokenizer = load_tokenizer(args.model)
-    load_s = time.perf_counter() - t0
-    masks, prune_s = _masks(model, args, regime, pruning)
+    spec = spec_from_args(args)
     record = {
         "config": {
-            "model": args.model,
-            "task": {"name": task.name, "head": task.head, "metric": task.metric, **task.info},
-            "regime": args.regime,
-            "masks_from": str(args.masks) if args.masks else ("pruned here" if pruning else None),
-            "pruning": _pruning_settings(args) if pruning else None,
-            "recipe": recipe.to_dict(),
+            **spec.config,
+            "masks_from": str(args.masks) if args.masks else None,
         },
+        "run_id": spec.run_id,
         "versions": versions(),
     }
     try:
-        result = finetune(model, tokenizer, task, args.regime, masks, recipe)
+        res = run_one(spec)
     except Exception as e:  # recorded, then re-raised (JunkDNAError -> exit code 2)
         _write(args.out, {"status": "error", "error": f"{type(e).__name__}: {e}", **record})
         raise
-    timings = {"load_s": load_s, "prune_s": prune_s, **result.timings}
-    out = {"status": "ok", "metrics": result.metrics, "invariants": result.invariants}
-    out |= {"timings": timings, **record, "masks": result.config["masks"]}
-    out |= {"history": result.history}
-    if pruning:
-        masks.save(args.out / "masks.safetensors")  # reusable with --masks DIR
+    task = res.task
+    record["config"]["task"] = {"name": task.name, "head": task.head, "metric": task.metric,
+                                **task.info}  # fmt: skip
+    out = {"status": "ok", "metrics": res.metrics, "invariants": res.invariants}
+    out |= {"timings": res.timings, **record}
+    out |= {"masks": dict(res.masks.metadata) if res.masks is not None else None}
+    out |= {"history": res.history}
+    if spec.pruning is not None:
+        res.masks.save(args.out / "masks.safetensors")  # reusable with --masks DIR
     if args.save_weights:
-        _save_weights(model, args.out / "model.safetensors")
+        _save_weights(res.model, args.out / "model.safetensors")
     _write(args.out, out)
-    metric = ", ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
-    print(f"{args.regime} on {task.name}: {metric} ({timings['train_s']:.1f}s) -> {args.out}")
+    metric = ", ".join(f"{k}={v:.4f}" for k, v in res.metrics.items())
+    seconds = res.timings.get("train_s", res.timings.get("eval_s", 0.0))
+    print(f"{args.regime} on {task.name}: {metric} ({seconds:.1f}s) -> {args.out}")
     return 0
-
-
-def _check_mask_source(regime, args, pruning: bool) -> None:
-    from junkdna.errors import JunkDNAError
-
-    if args.masks is not None and pruning:
-        raise JunkDNAError("give either --masks DIR or pruning options (--sparsity ...), not both")
-    has = args.masks is not None or pruning
-    if regime.needs_masks and not has:
-        raise JunkDNAError(
-            f"regime {regime.name!r} needs masks: --masks DIR or pruning options (--sparsity S)"
-        )
-    if not regime.needs_masks and has:
-        raise JunkDNAError(f"regime {regime.name!r} applies no mask; drop --masks/--sparsity")
-
-
-def _masks(model, args, regime, pruning: bool):
-    """The MaskSet, and (for sparse regimes) the model pruned. Frozen keeps pre-trained values."""
-    from junkdna.errors import JunkDNAError
-    from junkdna.masks import MaskSet
-
-    if args.masks is not None:
-        from junkdna.transfer.api import align_masks
-
-        masks = align_masks(MaskSet.load(args.masks), model)
-        weights = Path(args.masks) / "weights.safetensors"
-        if masks.metadata.get("updates_weights") and regime.name != "frozen":
-            # SparseGPT reconstructed the kept weights: the mask alone does not reproduce them.
-            if not weights.is_file():
-                raise JunkDNAError(f"{masks.metadata.get('method')} masks need {weights}")
-            _load_weights(model, masks, weights)
-        return masks, 0.0
-    if not pruning:
-        return None, 0.0
-    from junkdna.commands.prune import prune_from_args
-
-    target = copy.deepcopy(model) if regime.name == "frozen" else model
-    masks = prune_from_args(target, args.model, args)
-    return masks, masks.metadata["time_s"]
-
-
-def _load_weights(model, masks, path: Path) -> None:
-    import torch
-    from safetensors.torch import load_file
-
-    params = masks.check_compatible(model)
-    prefix = masks.metadata.get("renamed_for_head")
-    with torch.no_grad():
-        for n, w in load_file(str(path)).items():
-            n = f"{prefix}.{n}" if prefix and f"{prefix}.{n}" in params else n
-            if n in params:
-                params[n].copy_(w)
-
-
-def _pruning_settings(args) -> dict:
-    keys = ("method", "sparsity", "structure", "scope", "include", "exclude", "calibration")
-    return {k: getattr(args, k) for k in (*keys, "nsamples", "seqlen", "seed")}
 
 
 def _save_weights(model, path: Path) -> None:

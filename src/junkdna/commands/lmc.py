@@ -38,8 +38,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="study mode: regime(s) paired with dense (default: sparse)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="study mode: recompute finished pairs")
     p.add_argument("--seed", type=int, default=0,
-                   help="pair mode: the fine-tuning seed (a local task file is split by it, so "
-                   "the same seed keeps the validation rows held out)")  # fmt: skip
+                   help="pair mode: the fine-tuning seed (a registered task's difficulty sampling "
+                   "follows it; a local file's hold-out split is fixed)")  # fmt: skip
     p.add_argument("--difficulty", default=None, help="pair mode: NAME[:key=value,...]")
     g = p.add_argument_group("pair mode: local task file")
     g.add_argument("--text-field", action="append", default=None, help="repeat for pairs")
@@ -57,7 +57,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from junkdna.analysis.lmc_run import parse_alphas
+    from junkdna.transfer.lmc import parse_alphas
 
     alphas = parse_alphas(args.alphas, args.steps)  # bad grids fail before any loading
     if args.study is not None:
@@ -66,17 +66,13 @@ def run(args) -> int:
 
 
 def _pair(args, alphas) -> int:
-    from junkdna.analysis.lmc_run import (
-        cap_validation,
-        format_curve,
-        run_pair,
-        weights_file,
-        write_result,
-    )
-    from junkdna.analysis.lmc_study import load_model_for
-    from junkdna.commands.finetune import load_task_from_args
+    from junkdna.commands.finetune import task_config
     from junkdna.errors import JunkDNAError
     from junkdna.provenance import versions
+    from junkdna.study.lmc import cap_validation, format_curve, weights_file, write_result
+    from junkdna.study.run import load_model_for, load_run_task
+    from junkdna.study.spec import RunSpec
+    from junkdna.transfer.lmc import run_pair
 
     missing = [f"--{k}" for k in ("model", "task", "a", "b", "out") if getattr(args, k) is None]
     if missing:
@@ -84,23 +80,32 @@ def _pair(args, alphas) -> int:
             f"pair mode needs {', '.join(missing)} (or give a study file for study mode)"
         )
     sparse, dense = weights_file(args.a, "sparse (A)"), weights_file(args.b, "dense (B)")
-    task = cap_validation(load_task_from_args(args), args.max_examples)
     recipe = _recipe(args)
-    model, tokenizer = load_model_for(args.model, task, args.seed)
+    task_cfg, difficulty = task_config(args)
+    spec = RunSpec(args.model, task_cfg, "dense", recipe, difficulty=difficulty)
+    task = cap_validation(load_run_task(spec), args.max_examples)
+    model, tokenizer = load_model_for(spec.model_ref, task, args.seed)
     res = run_pair(model, tokenizer, task, recipe, sparse, dense, alphas)
     title = f"{args.model} {task.name}: dense (alpha 0) -> sparse (alpha 1)"
     info = {"model": args.model, "task": task.name, "metric": task.metric}
     info |= {"sparse_weights": str(sparse), "dense_weights": str(dense)}
     info |= {"n_validation": len(task.validation), "max_examples": args.max_examples}
     path = write_result(args.out, res, title, **info, recipe=recipe.to_dict(), versions=versions())
+    _figure(res, title, args.out, "lmc")
     print(f"alpha = 0: B, dense  {dense}\nalpha = 1: A, sparse {sparse}")
     print(format_curve(res, task.metric))
     print(f"loss barrier: {res.barrier:.6g} -> {path}")
     return 0
 
 
+def _figure(res, title: str, out: Path, stem: str) -> None:
+    from junkdna.analysis import plots
+
+    plots.save_figure(plots.lmc_figure(res.to_frame(), res.barrier, title), out, stem)
+
+
 def _recipe(args):
-    from junkdna.transfer import Recipe
+    from junkdna.recipe import Recipe
 
     given = {"eval_batch_size": args.eval_batch_size, "max_length": args.max_length}
     given |= {"device": args.device, "precision": args.precision, "seed": args.seed}
@@ -108,11 +113,10 @@ def _recipe(args):
 
 
 def _study(args, alphas) -> int:
-    from junkdna.analysis.lmc_run import load_result
-    from junkdna.analysis.lmc_study import require_saved_weights, run_study_lmc
     from junkdna.errors import JunkDNAError
     from junkdna.study import load_study, plan_study
     from junkdna.study.driver import db_path, open_store
+    from junkdna.study.lmc import load_result, require_saved_weights, run_study_lmc
 
     pair_only = [f"--{k}" for k in ("model", "task", "a", "b", "out") if getattr(args, k)]
     if pair_only:
@@ -135,6 +139,7 @@ def _study(args, alphas) -> int:
     print("alpha = 0: dense run, alpha = 1: sparse run")
     for name, path in paths.items():
         res, _ = load_result(path)
+        _figure(res, name, path.parent, path.stem)
         print(f"{name}: loss barrier {res.barrier:.6g} -> {path}")
     print(f"{len(paths)} pair(s); `junkdna report {args.study}` shows them as Figure 10")
     return 0

@@ -49,36 +49,32 @@ def add_pruning_arguments(p: argparse.ArgumentParser) -> None:
 
 def prune_from_args(model, tokenizer_name: str, args):
     """Run `prune` with the shared pruning arguments; returns the MaskSet."""
-    from junkdna.pruning import CRITERIA, prune
+    from junkdna.models import load_tokenizer
+    from junkdna.pruning import METHODS, prune_calibrated
 
-    calibration = None
-    if CRITERIA.get(args.method).needs_calibration:
-        from junkdna.models import load_tokenizer
-        from junkdna.pruning.calibration import calibration_from_source
-
-        calibration = calibration_from_source(
-            load_tokenizer(tokenizer_name), args.calibration, args.nsamples, args.seqlen, args.seed
-        )
-    return prune(
+    calibrated = METHODS.get(args.method).needs_calibration
+    return prune_calibrated(
         model,
-        method=args.method,
+        load_tokenizer(tokenizer_name) if calibrated else None,
+        args.method,
+        {"source": args.calibration, "nsamples": args.nsamples, "seqlen": args.seqlen,
+         "seed": args.seed},
         sparsity=args.sparsity,
         structure=args.structure,
         scope=args.scope,
-        calibration=calibration,
         include=args.include,
         exclude=args.exclude,
         device=getattr(args, "device", None),
-    )
+    )  # fmt: skip
 
 
 def run(args) -> int:
     from junkdna.models import load_model, parameters_by_name
     from junkdna.provenance import versions
     from junkdna.pruning import resolve_rule
-    from junkdna.pruning.base import CRITERIA
+    from junkdna.pruning.base import METHODS
 
-    resolve_rule(CRITERIA.get(args.method), args.sparsity, args.structure, args.scope)  # fail fast
+    resolve_rule(METHODS.get(args.method), args.sparsity, args.structure, args.scope)  # fail fast
     t0 = time.perf_counter()
     model = load_model(args.model)
     load_s = time.perf_counter() - t0

@@ -18,13 +18,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from junkdna.analysis.lmc_study import load_study_lmc
     from junkdna.analysis.report import build_report
     from junkdna.errors import JunkDNAError
     from junkdna.provenance import versions
     from junkdna.study import load_study, plan_study
     from junkdna.study.driver import db_path, open_store
     from junkdna.study.export import results_table, status_counts
+    from junkdna.study.lmc import load_study_lmc
 
     study = load_study(args.study)
     plan = plan_study(study)

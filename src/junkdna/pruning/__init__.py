@@ -7,7 +7,7 @@ the returned MaskSet records exactly which weights were kept and how the masks w
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -20,7 +20,7 @@ from junkdna.models import Prunable, model_id, parameters_by_name, prunable_weig
 from junkdna.pruning import magnitude as _magnitude  # noqa: F401  (registers the criterion)
 from junkdna.pruning import sparsegpt as _sparsegpt  # noqa: F401
 from junkdna.pruning import wanda as _wanda  # noqa: F401
-from junkdna.pruning.base import CRITERIA, Criterion
+from junkdna.pruning.base import METHODS, Criterion
 from junkdna.pruning.select import (
     SAMPLE_STRIDE,
     MaskRule,
@@ -29,11 +29,20 @@ from junkdna.pruning.select import (
     select_smallest,
 )
 
-__all__ = ["prune", "CRITERIA", "MaskRule", "Structure", "methods"]
+__all__ = ["prune", "prune_calibrated", "METHODS", "MaskRule", "Structure", "methods"]
 
 
 def methods() -> list[str]:
-    return CRITERIA.names()
+    return METHODS.names()
+
+
+def __getattr__(name: str):
+    if name == "CRITERIA":  # the registry's name before "method" became the one word
+        from junkdna.errors import deprecated
+
+        deprecated("junkdna.pruning.CRITERIA", "junkdna.pruning.METHODS")
+        return METHODS
+    raise AttributeError(name)
 
 
 def resolve_rule(
@@ -71,7 +80,7 @@ def prune(
     ``calibration`` (Wanda, SparseGPT): a LongTensor of token ids ``(nsamples, seqlen)`` or an
     iterable of such batches. ``device``: where calibration blocks run (default: the model's).
     """
-    crit_cls = CRITERIA.get(method)
+    crit_cls = METHODS.get(method)
     rule = resolve_rule(crit_cls, sparsity, structure, scope)
     crit = crit_cls(**options)
     if crit.needs_calibration and calibration is None:
@@ -81,7 +90,7 @@ def prune(
     prunables = prunable_weights(model, include, exclude)
     start = time.perf_counter()
     if crit.needs_calibration:
-        from junkdna.pruning.calibration import prune_sequential
+        from junkdna.pruning.sequential import prune_sequential
 
         masks, calib_info = prune_sequential(model, crit, prunables, rule, calibration, device)
     else:
@@ -106,6 +115,27 @@ def prune(
     maskset.apply(model)
     maskset.warn_collapse()
     return maskset
+
+
+def prune_calibrated(
+    model: nn.Module,
+    tokenizer,
+    method: str,
+    calibration: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> MaskSet:
+    """``prune`` with calibration given as settings, for the study runner and the CLI alike:
+    ``calibration`` = {source, nsamples, seqlen, seed} (source: "default" or a text file); the
+    windows are drawn and tokenized here, only for methods that need them."""
+    windows = None
+    if METHODS.get(method).needs_calibration:
+        from junkdna.pruning.calibration import calibration_from_source
+
+        cal = {"source": "default", "nsamples": 128, "seqlen": 512, "seed": 0, **(calibration or {})}
+        windows = calibration_from_source(
+            tokenizer, str(cal["source"]), cal["nsamples"], cal["seqlen"], cal["seed"]
+        )
+    return prune(model, method=method, calibration=windows, **kwargs)
 
 
 def _prune_static(

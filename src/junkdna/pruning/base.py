@@ -1,4 +1,6 @@
-"""A criterion only scores. Turning scores into masks is `select.py`'s job."""
+"""A pruning *method* (the one word users see: ``prune(method=...)``, ``--method``, the study
+key ``methods``, the results table's ``method`` column) is implemented by a ``Criterion``: it only
+scores. Turning scores into masks is ``select.py``'s job."""
 
 from __future__ import annotations
 
@@ -32,9 +34,9 @@ class Criterion:
         raise NotImplementedError
 
 
-CRITERIA: Registry[type[Criterion]] = Registry("pruning method")
+METHODS: Registry[type[Criterion]] = Registry("pruning method")
 
 
 def register(cls: type[Criterion]) -> type[Criterion]:
-    CRITERIA.add(cls.name, cls)
+    METHODS.add(cls.name, cls)
     return cls

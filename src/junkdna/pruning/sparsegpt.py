@@ -19,7 +19,7 @@ import torch
 
 from junkdna.errors import JunkDNAError
 from junkdna.pruning.base import register
-from junkdna.pruning.calibration import CalibrationCriterion, flat_inputs
+from junkdna.pruning.calibrated import CalibrationCriterion, flat_inputs
 from junkdna.pruning.select import MaskRule, select_layer, select_nm, select_rows
 
 DAMP_RETRIES = 3  # after the first attempt, dampening x10 each time

@@ -11,7 +11,7 @@ import torch
 
 from junkdna.errors import JunkDNAError
 from junkdna.pruning.base import register
-from junkdna.pruning.calibration import CalibrationCriterion, flat_inputs
+from junkdna.pruning.calibrated import CalibrationCriterion, flat_inputs
 
 
 class ColumnNorms:

@@ -6,7 +6,18 @@ executed locally or on Ray, and recorded once each in a SQLite store.
     run_study(plan, workers=2)        # resumable; see junkdna.study.driver
 """
 
-from junkdna.study.config import Study, load_study, parse_study
-from junkdna.study.plan import Plan, PlannedRun, plan_study
+from junkdna.study.config import Study
+from junkdna.study.load import load_study, parse_study
+from junkdna.study.plan import Plan, plan_study
+from junkdna.study.spec import PruningPoint, RunLabels, RunSpec
 
-__all__ = ["Plan", "PlannedRun", "Study", "load_study", "parse_study", "plan_study"]
+__all__ = [
+    "Plan",
+    "PruningPoint",
+    "RunLabels",
+    "RunSpec",
+    "Study",
+    "load_study",
+    "parse_study",
+    "plan_study",
+]

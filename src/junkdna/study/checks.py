@@ -9,22 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from junkdna.errors import JunkDNAError, did_you_mean, unknown
-
-# Regimes that need masks (everything but dense). "none" = evaluate without fine-tuning: it is its
-# own reference (the unpruned model) and, with pruning, also evaluates every pruning point.
-NO_FINETUNE = "none"
-
-
-def regime_choices() -> list[str]:
-    from junkdna.transfer import regime_names
-
-    return [*regime_names(), NO_FINETUNE]
-
-
-def needs_masks(regime: str) -> bool:
-    from junkdna.transfer import REGIMES
-
-    return regime != NO_FINETUNE and REGIMES.get(regime).needs_masks
+from junkdna.pruning import METHODS, resolve_rule
+from junkdna.pruning.select import Structure
+from junkdna.recipe import Recipe
+from junkdna.study.config import Resources
+from junkdna.study.spec import PruningPoint
+from junkdna.transfer.regimes import REGIMES, regime_names
 
 
 def recipe_for(study, exp) -> dict[str, Any]:
@@ -57,12 +47,10 @@ def _unique(values, key: str) -> None:
 
 
 def _check_experiment(study, exp, where: str) -> None:
-    from junkdna.study.config import Resources
-
     for m in exp.models:
         check_model(study, m, f"{where}.models")
     _unique(exp.regimes, f"{where}.regimes")
-    choices = regime_choices()
+    choices = regime_names()
     for r in exp.regimes:
         if r not in choices:
             raise JunkDNAError(f"{where}.regimes: unknown regime {r!r}.{did_you_mean(r, choices)}")
@@ -79,8 +67,6 @@ def _check_experiment(study, exp, where: str) -> None:
     recipe = recipe_for(study, exp)
     if "seed" in recipe:
         raise JunkDNAError(f"{where}.recipe: 'seed' comes from the seeds list; remove it")
-    from junkdna.transfer import Recipe
-
     try:
         Recipe(**recipe)
     except JunkDNAError as e:
@@ -127,7 +113,7 @@ def check_task(study, task, regimes, key: str) -> None:
         except JunkDNAError as e:
             raise JunkDNAError(f"{key}: {e}") from None
     for regime in regimes:
-        registry = PREDICTORS if regime == NO_FINETUNE else ENCODERS
+        registry = ENCODERS if REGIMES.get(regime).finetunes else PREDICTORS
         if head not in registry:
             raise JunkDNAError(
                 f"{key}: task {task.name!r} has head {head!r}, which regime {regime!r} does not "
@@ -195,47 +181,47 @@ def level_label(d) -> str:
 
 
 def _check_regimes_vs_pruning(exp, where: str) -> None:
-    masked = [r for r in exp.regimes if needs_masks(r)]
+    regimes = [REGIMES.get(r) for r in exp.regimes]
+    masked = [r.name for r in regimes if r.needs_masks()]
     if masked and not exp.pruning:
         raise JunkDNAError(
             f"{where}.pruning: regime(s) {masked} need masks, but the experiment has no "
             "[[experiment.pruning]] block"
         )
-    if masked and "dense" not in exp.regimes:
-        raise JunkDNAError(
-            f"{where}.regimes: {masked} are normalized by dense transfer of the same task, level "
-            "and seed; add 'dense' to regimes"
-        )
-    if exp.pruning and not masked and NO_FINETUNE not in exp.regimes:
+    for r in regimes:
+        if r.takes_masks() and exp.pruning and r.reference not in exp.regimes:
+            raise JunkDNAError(
+                f"{where}.regimes: {masked or [r.name]} are normalized by {r.reference} transfer "
+                f"of the same task, level and seed; add {r.reference!r} to regimes"
+            )
+    if exp.pruning and not any(r.takes_masks() for r in regimes):
+        takers = [n for n in regime_names() if REGIMES.get(n).takes_masks()]
         raise JunkDNAError(
             f"{where}.pruning is unused: regimes {exp.regimes} apply no mask "
-            "(add 'sparse', 'frozen', 'sparse-to-dense' or 'none')"
+            f"(add {', '.join(repr(t) for t in takers)})"
         )
 
 
-def pruning_points(block, where: str) -> list[dict[str, Any]]:
-    """Expand one [[experiment.pruning]] block into resolved pruning settings."""
-    from junkdna.pruning import CRITERIA, resolve_rule
-    from junkdna.pruning.select import Structure
-
-    _unique(block.criteria, f"{where}.criteria")
+def pruning_points(block, where: str) -> list[PruningPoint]:
+    """Expand one [[experiment.pruning]] block into resolved pruning points."""
+    _unique(block.methods, f"{where}.methods")
     _unique(block.structures, f"{where}.structures")
     _unique(block.sparsities or [], f"{where}.sparsities")
     crits = []
-    for c in block.criteria:
+    for c in block.methods:
         try:
-            crits.append(CRITERIA.get(c))
+            crits.append(METHODS.get(c))
         except JunkDNAError as e:
-            raise JunkDNAError(f"{where}.criteria: {e}") from None
+            raise JunkDNAError(f"{where}.methods: {e}") from None
     calibrated = [c.name for c in crits if c.needs_calibration]
     if calibrated and block.calibration is None:
         raise JunkDNAError(
-            f"{where}.calibration: criterion {calibrated[0]!r} needs calibration data; add "
+            f"{where}.calibration: method {calibrated[0]!r} needs calibration data; add "
             "calibration = {source = 'default', nsamples = 128, seqlen = 512}"
         )
     if block.calibration is not None and not calibrated:
         raise JunkDNAError(
-            f"{where}.calibration is unused: none of {block.criteria} needs calibration"
+            f"{where}.calibration is unused: none of {block.methods} needs calibration"
         )
     points = []
     for st_text in block.structures:
@@ -272,14 +258,14 @@ def pruning_points(block, where: str) -> list[dict[str, Any]]:
                         raise JunkDNAError(f"{where}: {e}") from None
                     cal = block.calibration if crit.needs_calibration else None
                     points.append(
-                        {
-                            "criterion": crit.name,
-                            "structure": str(rule.structure),
-                            "scope": rule.scope,
-                            "sparsity": rule.sparsity,
-                            "calibration": cal.model_dump() if cal else None,
-                            "include": list(block.include),
-                            "exclude": list(block.exclude),
-                        }
+                        PruningPoint(
+                            method=crit.name,
+                            structure=str(rule.structure),
+                            scope=rule.scope,
+                            sparsity=rule.sparsity,
+                            calibration=cal.model_dump() if cal else None,
+                            include=tuple(block.include),
+                            exclude=tuple(block.exclude),
+                        )
                     )
     return points

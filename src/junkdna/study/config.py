@@ -4,22 +4,19 @@ A study is a list of *experiments*; each expands to the grid
 models x tasks x difficulty levels x seeds x (regimes x pruning points). Study-level ``[recipe]``
 and ``[resources]`` are defaults that an experiment may override key by key.
 
-Everything that can be checked without loading a model or data is checked here, before anything
-runs: unknown keys (with a did-you-mean), unknown names (tasks, difficulty settings, criteria,
-regimes), and impossible combinations (an N:M structure with another sparsity, a calibration
-criterion without calibration data, sparse regimes without their dense reference, ...).
+Unknown keys are rejected here (with a did-you-mean); ``junkdna.study.load`` parses a file and
+runs the semantic checks of ``junkdna.study.checks`` (names, paths, impossible combinations).
 """
 
 from __future__ import annotations
 
-import tomllib
 import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from junkdna.errors import JunkDNAError, did_you_mean
+from junkdna.errors import JunkDNAError, deprecated, did_you_mean
 
 
 class _Strict(BaseModel):
@@ -43,15 +40,24 @@ class Calibration(_Strict):
 
 
 class Pruning(_Strict):
-    """One block of pruning points: criteria x structures x sparsities (x scopes)."""
+    """One block of pruning points: methods x structures x sparsities (x scopes)."""
 
-    criteria: list[str] = Field(min_length=1)
+    methods: list[str] = Field(min_length=1)
     structures: list[str] = ["unstructured"]
     sparsities: list[float] | None = None  # required for unstructured; implied by N:M
     scopes: list[str | None] = [None]  # None = the criterion's default scope
     calibration: Calibration | None = None
     include: list[str] = []
     exclude: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _criteria_alias(cls, data: Any) -> Any:
+        # Study files written before "method" became the one word used `criteria = [...]`.
+        if isinstance(data, dict) and "criteria" in data and "methods" not in data:
+            deprecated("the study key 'criteria'", "'methods'")
+            data = {("methods" if k == "criteria" else k): v for k, v in data.items()}
+        return data
 
 
 class Difficulty(BaseModel):
@@ -122,9 +128,6 @@ class StudyFile(_Strict):
     experiment: list[Experiment] = Field(min_length=1)
 
 
-# ----------------------------------------------------------------------------- loading
-
-
 class Study:
     """A validated study file plus where it lives (relative paths resolve against its folder)."""
 
@@ -150,29 +153,6 @@ class Study:
     def resolve_path(self, text: str) -> Path:
         p = Path(text).expanduser()
         return p if p.is_absolute() else self.root / p
-
-
-def load_study(path: str | Path) -> Study:
-    path = Path(path)
-    if not path.is_file():
-        raise JunkDNAError(f"study file {str(path)!r} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise JunkDNAError(f"study file {str(path)!r} is not valid TOML: {e}") from None
-    return parse_study(data, path.resolve())
-
-
-def parse_study(data: dict[str, Any], path: Path | None = None) -> Study:
-    from junkdna.study.checks import check_study
-
-    try:
-        spec = StudyFile(**data)
-    except ValidationError as e:
-        raise config_error(e, StudyFile, path) from None
-    study = Study(spec, path)
-    check_study(study)
-    return study
 
 
 def config_error(e: ValidationError, root: type[BaseModel], path: Path | None) -> JunkDNAError:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from junkdna.study.executors import make_executor
-from junkdna.study.plan import Plan, PlannedRun
+from junkdna.study.plan import Plan
+from junkdna.study.runner import job_for
 from junkdna.study.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,18 +28,6 @@ def db_path(study) -> Path:
 
 def open_store(study) -> Store:
     return Store(db_path(study))
-
-
-def job_for(run: PlannedRun, study) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "config": run.config,
-        "meta": run.meta,
-        "mask_key": run.mask_key,
-        "resources": run.resources,
-        "root": str(study.root),
-        "output": str(study.output),
-    }
 
 
 @dataclass
@@ -63,7 +52,7 @@ def run_study(
 
     study = plan.study
     store = open_store(study)
-    jobs = {r.run_id: job_for(r, study) for r in plan.runs}
+    jobs = {r.run_id: job_for(r, study.output) for r in plan.runs}
     statuses = store.statuses()
     finished = {"done"} if retry_failed else {"done", "failed"}
     report = RunReport(skipped=sum(statuses.get(r) in finished for r in jobs))

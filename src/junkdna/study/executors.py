@@ -15,7 +15,7 @@ from typing import Any
 
 from junkdna.errors import JunkDNAError
 from junkdna.registry import Registry
-from junkdna.study.runner import execute_run
+from junkdna.study.runner import base_row, execute_run
 
 EXECUTORS: Registry[type] = Registry("executor")
 # Variables a remote worker needs to find the same caches and stay offline.
@@ -29,15 +29,7 @@ def _failed(job: dict[str, Any], error: str) -> dict[str, Any]:
     """A row for a run whose worker died before it could report (OOM kill, lost node)."""
     import time
 
-    return {
-        "status": "failed",
-        "error": error,
-        "experiment": job["meta"]["experiment"],
-        "mask_key": job["mask_key"],
-        "config": job["config"],
-        "meta": job["meta"],
-        "finished": time.time(),
-    }
+    return {"status": "failed", "error": error, **base_row(job["spec"]), "finished": time.time()}
 
 
 class Executor:
@@ -116,7 +108,7 @@ class RayExecutor(Executor):
         self.jobs: dict[Any, dict] = {}
 
     def submit(self, job):
-        res = job["resources"]
+        res = job["spec"].resources or {}
         ref = self.remote.options(
             num_cpus=res.get("num_cpus", 1), num_gpus=res.get("num_gpus", 0), max_retries=0
         ).remote(job)

@@ -10,8 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from junkdna.study.plan import Plan, PlannedRun
+from junkdna.study.plan import Plan
+from junkdna.study.spec import RunSpec
 from junkdna.study.store import Store
+from junkdna.transfer.regimes import REGIMES
 
 # Study setting names whose analysis name differs (the analysis's difficulty-measure registry).
 ANALYSIS_SETTING = {"human_model_gap": "across_tasks", "external_information": "external_info"}
@@ -30,8 +32,8 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def _row(run: PlannedRun, rec: dict[str, Any]) -> dict[str, Any]:
-    cfg, meta = run.config, run.meta
+def _row(run: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
+    cfg, meta = run.config, run.labels.to_dict()
     pruning = cfg["pruning"]
     metrics = rec.get("metrics") or {}
     task_info = (rec.get("invariants") or {}).get("task_info", {})
@@ -45,7 +47,7 @@ def _row(run: PlannedRun, rec: dict[str, Any]) -> dict[str, Any]:
         "task": cfg["task"]["name"],
         "difficulty": "none" if setting is None else ANALYSIS_SETTING.get(setting, setting),
         "level": meta["level"],
-        "method": "none" if pruning is None else pruning["criterion"],
+        "method": "none" if run.pruning is None else run.pruning.method,
         "structure": "none" if pruning is None else pruning["structure"],
         "scope": None if pruning is None else pruning["scope"],
         "sparsity": 0.0 if pruning is None else pruning["sparsity"],
@@ -100,14 +102,14 @@ def status_counts(plan: Plan, store: Store) -> dict[str, Any]:
     }
 
 
-def _cost_keys(run: PlannedRun) -> list[tuple]:
-    c = run.config
-    pruned = c["pruning"] is not None
+def _cost_keys(run: RunSpec) -> list[tuple]:
+    pruned = run.pruning is not None
+    finetunes = REGIMES.get(run.regime).finetunes
     return [
-        (c["model"], c["task"]["name"], run.meta["level"], c["regime"], pruned),
-        (c["model"], c["task"]["name"], c["regime"]),
-        (c["model"], c["regime"] == "none"),
-        (c["model"],),
+        (run.model, run.task_name, run.labels.level, run.regime, pruned),
+        (run.model, run.task_name, run.regime),
+        (run.model, finetunes),
+        (run.model,),
     ]
 
 

@@ -55,57 +55,68 @@ def _locked(path: Path) -> Iterator[None]:
 def get_masks(
     model: nn.Module,
     tokenizer,
-    pruning: dict[str, Any],
-    folder: Path,
+    point,
+    folder: Path | None,
     resolve_path,
     keep_model_dense: bool,
 ) -> tuple[MaskSet, dict[str, torch.Tensor] | None, dict[str, Any]]:
-    """The MaskSet for ``model`` (its own parameter names), the updated kept weights if the
-    criterion changes them, and info (cached or not, prune time).
+    """The MaskSet of pruning point ``point`` (a ``PruningPoint``) for ``model`` (its own
+    parameter names), the updated kept weights if the method changes them, and info (cached or
+    not, prune time). ``folder``: the mask key's cache folder (None: compute, keep nothing).
 
     If the mask is computed here, ``model`` is pruned in place unless ``keep_model_dense``
     (frozen transfer needs the pre-trained values), in which case a copy is pruned.
     """
+    if folder is None:
+        target = copy.deepcopy(model) if keep_model_dense else model
+        masks, weights, info = _compute(target, tokenizer, point, resolve_path)
+        return masks, weights, info
     with _locked(folder.with_suffix(".lock")):
         if (folder / "masks.safetensors").is_file():
-            masks = MaskSet.load(folder / "masks.safetensors")
-            weights = None
-            if (folder / "weights.safetensors").is_file():
-                from safetensors.torch import load_file
-
-                weights = load_file(str(folder / "weights.safetensors"))
-            info = {"cached": True, "prune_s": 0.0}
-        else:
-            target = copy.deepcopy(model) if keep_model_dense else model
-            masks, weights, info = _compute(target, tokenizer, pruning, resolve_path)
-            _save(folder, masks, weights, target)
-    masks = MaskSet(to_model(masks.masks, model), masks.metadata)
-    weights = None if weights is None else to_model(weights, model)
+            masks, weights = load_folder(folder, model)
+            return masks, weights, {"cached": True, "prune_s": 0.0}
+        target = copy.deepcopy(model) if keep_model_dense else model
+        masks, weights, info = _compute(target, tokenizer, point, resolve_path)
+        _save(folder, masks, weights, target)
     return masks, weights, info
 
 
-def _compute(model, tokenizer, pruning, resolve_path):
-    from junkdna.pruning import prune
-    from junkdna.pruning.calibration import calibration_from_source
+def load_folder(folder: Path, model: nn.Module):
+    """``masks.safetensors`` (and ``weights.safetensors`` where the method reconstructed the kept
+    weights) from a mask-cache folder or ``junkdna prune``'s output, named for ``model``."""
+    from junkdna.errors import JunkDNAError
 
-    calibration = None
-    cal = pruning["calibration"]
-    if cal is not None:
-        source = cal["source"]
-        source = source if source == "default" else str(resolve_path(source))
-        calibration = calibration_from_source(
-            tokenizer, source, cal["nsamples"], cal["seqlen"], cal["seed"]
-        )
+    path = folder / "masks.safetensors"
+    if not path.is_file():
+        raise JunkDNAError(f"no masks.safetensors in {str(folder)!r} (write one with junkdna prune)")
+    masks = MaskSet.load(path)
+    weights = None
+    if (folder / "weights.safetensors").is_file():
+        from safetensors.torch import load_file
+
+        weights = to_model(load_file(str(folder / "weights.safetensors")), model)
+    masks = MaskSet(to_model(masks.masks, model), masks.metadata)
+    masks.check_compatible(model)
+    return masks, weights
+
+
+def _compute(model, tokenizer, point, resolve_path):
+    from junkdna.pruning import prune_calibrated
+
+    cal = point.calibration
+    if cal is not None and cal["source"] != "default":
+        cal = {**cal, "source": str(resolve_path(cal["source"]))}
     t0 = time.perf_counter()
-    masks = prune(
+    masks = prune_calibrated(
         model,
-        method=pruning["criterion"],
-        sparsity=pruning["sparsity"],
-        structure=pruning["structure"],
-        scope=pruning["scope"],
-        calibration=calibration,
-        include=pruning["include"],
-        exclude=pruning["exclude"],
+        tokenizer,
+        point.method,
+        cal,
+        sparsity=point.sparsity,
+        structure=point.structure,
+        scope=point.scope,
+        include=list(point.include),
+        exclude=list(point.exclude),
     )
     weights = None
     if masks.metadata.get("updates_weights"):

@@ -8,11 +8,14 @@ training data each domain keeps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from junkdna.errors import JunkDNAError
+from junkdna.tasks.spec import SPECS
 
 DOMAIN = "domain"
 
@@ -28,17 +31,14 @@ class MixSource:
 
     @property
     def offline(self) -> bool:
-        from junkdna.tasks.registry import get_spec
-
-        return all(get_spec(t).offline for _, t in self.parts)
+        return all(SPECS.get(t).offline for _, t in self.parts)
 
     def describe(self) -> str:
         return "mix:" + ",".join(f"{d}={t}" for d, t in self.parts)
 
-    def load(self, archive=None) -> tuple[dict, dict]:
+    def load(self, load_task: Callable[..., Any], archive=None) -> tuple[dict, dict]:
+        """The joined splits; ``load_task(name, archive=...)`` loads a part (the registry's)."""
         import datasets
-
-        from junkdna.tasks.registry import load_task
 
         parts = {d: load_task(t, archive=archive) for d, t in self.parts}
         splits = {}

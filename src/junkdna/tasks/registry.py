@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from junkdna.errors import JunkDNAError
-from junkdna.tasks import bigbench_tasks, glue, qa, translation  # noqa: F401  (registers the specs)  # noqa: F401  (registers the specs)
+from junkdna.tasks import bigbench_tasks, glue, qa, translation  # noqa: F401  (registers the specs)
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.spec import SPECS, HubSource, TaskSpec, check_columns
 
@@ -24,7 +24,7 @@ def load_task(name: str, difficulty=None, seed: int = 0, archive=None) -> TaskDa
     """
     spec = get_spec(name)
     if hasattr(spec.source, "load"):  # a source that builds its own splits (multi-domain mixes)
-        splits, info = spec.source.load(archive)
+        splits, info = spec.source.load(load_task, archive)
     elif spec.offline:
         from junkdna.tasks.prepare import load_prepared
 

@@ -1,11 +1,17 @@
-"""The four transfer regimes as small policies over one training loop.
+"""The transfer regimes as small policies over one training loop.
 
-A regime says three things (and nothing else):
+A regime answers every question the rest of junkdna asks about it (nothing outside this module
+compares a regime's name):
 
-* ``bind``: what happens to the model before training (apply the mask, remember frozen values);
-* ``before_step`` / ``after_step``: what is masked after backward and re-imposed after *every*
-  optimizer step, the last one included;
-* ``check``: what must hold at the end. A violation raises :class:`InvariantError`.
+* as a plan: ``finetunes`` (``none`` only evaluates), ``masks`` (``"required"``, ``"never"`` or
+  ``"optional"``), ``reference`` (the regime whose unpruned run normalizes this one: dense
+  transfer for every fine-tuning regime, ``none`` for evaluation-only studies) and
+  ``prunes_model`` (whether the model's pruned weights are zeroed before the run; Freezing keeps
+  the pre-trained values and only uses the mask to say what trains);
+* as a policy bound to one model: ``bind`` (before training), ``before_step`` / ``after_step``
+  (what is masked after backward and re-imposed after *every* optimizer step, the last one
+  included) and ``check`` (what must hold at the end; a violation raises
+  :class:`InvariantError`).
 
 Masks are kept as bool (1 byte per weight) and applied with ``torch._foreach_mul_``: one fused,
 allocation-free pass per step (a per-tensor ``mul_`` by a bool tensor takes a slow type-promotion
@@ -31,20 +37,41 @@ class Regime:
     """Base policy: bound to one model (and its masks) for one run."""
 
     name: ClassVar[str]
-    needs_masks: ClassVar[bool] = True
     description: ClassVar[str] = ""
+    masks: ClassVar[str] = "required"  # "required", "never" or "optional"
+    finetunes: ClassVar[bool] = True
+    reference: ClassVar[str] = "dense"  # whose unpruned run normalizes this regime's runs
+    prunes_model: ClassVar[bool] = True  # pruned weights are zeroed before the run
 
-    def __init__(self, model: nn.Module, masks: MaskSet | None):
-        if self.needs_masks and masks is None:
+    @classmethod
+    def needs_masks(cls) -> bool:
+        return cls.masks == "required"
+
+    @classmethod
+    def takes_masks(cls) -> bool:
+        """Runs of this regime are planned once per pruning point."""
+        return cls.masks != "never"
+
+    @classmethod
+    def is_reference(cls) -> bool:
+        """Runs of this regime are planned unpruned too, as the reference of their lineage."""
+        return cls.reference == cls.name
+
+    @classmethod
+    def check_masks_given(cls, given: bool) -> None:
+        if cls.needs_masks() and not given:
             raise JunkDNAError(
-                f"regime {self.name!r} needs masks: pass a MaskSet (CLI: --masks DIR or pruning "
+                f"regime {cls.name!r} needs masks: pass a MaskSet (CLI: --masks DIR or pruning "
                 f"options such as --sparsity 0.5)"
             )
-        if not self.needs_masks and masks is not None:
+        if cls.masks == "never" and given:
             raise JunkDNAError(
-                f"regime {self.name!r} applies no mask, but masks were given; drop them "
-                f"(or choose sparse, frozen or sparse-to-dense)"
+                f"regime {cls.name!r} applies no mask, but masks were given; drop them "
+                f"(or choose {', '.join(n for n in regime_names() if REGIMES.get(n).takes_masks())})"
             )
+
+    def __init__(self, model: nn.Module, masks: MaskSet | None):
+        self.check_masks_given(masks is not None)
         self.model = model
         self.names: list[str] = []
         self.params: list[nn.Parameter] = []
@@ -113,7 +140,7 @@ def regime_names() -> list[str]:
 @register
 class Dense(Regime):
     name = "dense"
-    needs_masks = False
+    masks = "never"
     description = "ordinary full fine-tuning of the pre-trained model"
 
     def check(self, optimizer):
@@ -167,6 +194,7 @@ class Sparse(Regime):
 class Frozen(Regime):
     name = "frozen"
     description = "weights outside the mask keep their pre-trained values; the rest train"
+    prunes_model = False  # the mask only says what trains
 
     def bind(self) -> None:
         # Store only what must be restored: the frozen values, flattened (not a full clone), and
@@ -231,6 +259,27 @@ class SparseToDense(Regime):
             "regrown_weights": regrown,
             "regrown_fraction": regrown / pruned if pruned else 0.0,
         }
+
+
+@register
+class NoFinetune(Regime):
+    """Evaluation without fine-tuning (the paper's zero-shot and open/closed-book settings): the
+    unpruned model is its own reference; with masks, the pruned model is evaluated as it is."""
+
+    name = "none"
+    masks = "optional"
+    finetunes = False
+    reference = "none"
+    description = "no fine-tuning: evaluate the (pruned) pre-trained model directly"
+
+    def check(self, optimizer):
+        out: dict[str, Any] = {"regime": self.name}
+        if self.params:
+            nonzero = self._count_nonzero_pruned(self.params)
+            out["pruned_nonzero"] = nonzero
+            if nonzero:
+                raise InvariantError(f"{nonzero} pruned weight(s) are not zero at evaluation")
+        return out
 
 
 def bits_equal(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from junkdna.analysis.lmc import interpolate, loss_barrier
 from junkdna.errors import JunkDNAError
+from junkdna.transfer.lmc import interpolate, loss_barrier
 
 ALPHAS = np.linspace(0, 1, 11)
 

@@ -8,12 +8,18 @@ is the largest excess of the loss over the straight line between the endpoint lo
     barrier = max_alpha [ loss(alpha) - ((1 - alpha) * loss(0) + alpha * loss(1)) ]
 
 It is >= 0 (the excess is 0 at both endpoints); ~0 means linearly connected.
+
+``run_pair`` interpolates two saved fine-tuned checkpoints of one model on a task's validation
+split, scoring the held-out loss (the training loss) and the task's primary metric at each alpha.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,3 +125,72 @@ def interpolate(
     finally:
         model.load_state_dict(original)
     return LMCResult(alphas, losses, metrics, loss_barrier(alphas, losses))
+
+
+def parse_alphas(text: str | None = None, steps: int | None = None) -> list[float]:
+    """The grid: ``text`` ("0,0.25,...,1") or ``steps`` evenly spaced points (default 11).
+    Every alpha lies in [0, 1] and the grid holds both endpoints (they define the chord)."""
+    if text is not None and steps is not None:
+        raise JunkDNAError("give --alphas or --steps, not both")
+    if text is None:
+        steps = 11 if steps is None else steps
+        if steps < 2:
+            raise JunkDNAError(f"--steps must be >= 2 (the two endpoints), got {steps}")
+        return [round(float(a), 12) for a in np.linspace(0.0, 1.0, steps)]
+    try:
+        alphas = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise JunkDNAError(f"--alphas must be comma-separated numbers, got {text!r}") from None
+    bad = [a for a in alphas if not (math.isfinite(a) and 0.0 <= a <= 1.0)]
+    if bad:
+        raise JunkDNAError(f"alphas must lie in [0, 1] (0 = dense, 1 = sparse); got {bad}")
+    for end in (0.0, 1.0):
+        if not any(abs(a - end) < ENDPOINT_TOL for a in alphas):
+            raise JunkDNAError(f"alphas must include 0 and 1 (the two endpoints); got {alphas}")
+    return sorted(set(alphas))
+
+
+def same_alphas(a: Sequence[float], b: Sequence[float]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) < ENDPOINT_TOL for x, y in zip(a, b, strict=True))
+
+
+def load_endpoint(model, path: Path, role: str) -> dict[str, Any]:
+    """The full state dict of ``model`` with ``path``'s weights (tied weights, stored once by
+    ``save_model``, are restored by loading into the model). Shapes and names must match."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_model
+
+    try:
+        load_model(model, str(path), strict=True)
+    except (RuntimeError, SafetensorError, OSError) as e:
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        raise JunkDNAError(
+            f"{role} weights {path} do not fit {type(model).__name__} (a different model, head "
+            f"or number of labels?): {first}"
+        ) from None
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def eval_fn(tokenizer, task, recipe):
+    """``model -> {"loss", "metric"}`` on the task's validation split (primary metric)."""
+    from junkdna.transfer.evaluate import evaluate
+    from junkdna.transfer.loss import evaluate_loss
+
+    def run(model) -> dict[str, float]:
+        scores = evaluate(model, tokenizer, task, recipe)
+        return {"loss": evaluate_loss(model, tokenizer, task, recipe), "metric": _primary(scores)}
+
+    return run
+
+
+def _primary(scores: Mapping[str, float]) -> float:
+    return float(next(iter(scores.values()))) if scores else float("nan")
+
+
+def run_pair(model, tokenizer, task, recipe, sparse: Path, dense: Path, alphas) -> LMCResult:
+    """Interpolate dense (alpha 0) -> sparse (alpha 1) on ``task``'s validation split."""
+    model.to(recipe.resolved_device())
+    dense_state = load_endpoint(model, dense, "dense (B)")
+    sparse_state = load_endpoint(model, sparse, "sparse (A)")
+    # interpolate: alpha 0 is state_a, alpha 1 is state_b.
+    return interpolate(model, dense_state, sparse_state, alphas, eval_fn(tokenizer, task, recipe))

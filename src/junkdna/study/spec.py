@@ -1,0 +1,174 @@
+"""One typed run: ``RunSpec`` says everything that decides what a run computes, and how its
+results are labelled. The study plan yields RunSpecs, ``junkdna finetune`` builds one from its
+flags, and ``junkdna.study.run.run_one`` executes any of them.
+
+The run id is the hash of the spec's *canonical config* (``RunSpec.config``): model, task,
+difficulty setting, pruning point, regime, seed and the full recipe, nothing that only labels a
+run (experiment name, level label, human score). That dict keeps the layout of run format 2
+(``{"format": 2, "model", "task", "difficulty", "seed", "recipe", "regime", "pruning"}`` with the
+pruning point's method under its format-2 key ``"criterion"``), so studies finished before the
+RunSpec existed keep their run ids and mask keys and report without re-running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from junkdna.recipe import Recipe
+
+RUN_FORMAT = 2  # bump when the meaning of a resolved config changes (new ids for every run)
+# 2: fused AdamW on CPU/CUDA and recipe.group_by_length (2026-11-30): same recipes, other numbers
+
+
+def digest(obj: Any, n: int = 16) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+def resolve_ref(root: Path, ref: str) -> str:
+    """A model or file reference: a path if it looks like one (relative to ``root``, the study
+    file's folder), else an alias or hub id, unchanged."""
+    if not ref.startswith((".", "/", "~")):
+        return ref
+    return str(resolve_file(root, ref))
+
+
+def resolve_file(root: Path, ref: str) -> Path:
+    p = Path(ref).expanduser()
+    return p if p.is_absolute() else root / p
+
+
+@dataclass(frozen=True)
+class PruningPoint:
+    """One resolved pruning setting: a method with its structure, scope and sparsity (and its
+    calibration text for methods that need activations)."""
+
+    method: str
+    structure: str
+    scope: str | None
+    sparsity: float
+    calibration: dict[str, Any] | None = None  # source, nsamples, seqlen, seed
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def to_config(self) -> dict[str, Any]:
+        """The format-2 dict (hash input of run ids and mask keys)."""
+        return {
+            "criterion": self.method,
+            "structure": self.structure,
+            "scope": self.scope,
+            "sparsity": self.sparsity,
+            "calibration": self.calibration,
+            "include": list(self.include),
+            "exclude": list(self.exclude),
+        }
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> PruningPoint:
+        return cls(
+            method=cfg["criterion"],
+            structure=cfg["structure"],
+            scope=cfg["scope"],
+            sparsity=cfg["sparsity"],
+            calibration=cfg.get("calibration"),
+            include=tuple(cfg.get("include") or ()),
+            exclude=tuple(cfg.get("exclude") or ()),
+        )
+
+    def describe(self) -> str:
+        return f"{self.method} {self.structure} {self.sparsity:g}"
+
+
+@dataclass(frozen=True)
+class RunLabels:
+    """What names a run in tables and figures without changing what it computes."""
+
+    experiment: str = "run"
+    level: str = "none"
+    difficulty_value: float | None = None
+    human_score: float | None = None
+    save_weights: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """``task``: the task config (a registered ``name``, or a local ``file`` with its fields; see
+    ``junkdna.study.config.Task``). ``difficulty``: ``{"setting", "params"}`` or None.
+    ``masks_from``: a folder with ready masks (``junkdna prune``'s output) instead of a pruning
+    point. ``root``: where relative paths resolve. ``resources``: a study run's request (CPU
+    threads, GPUs); None leaves torch's defaults."""
+
+    model: str
+    task: dict[str, Any]
+    regime: str
+    recipe: Recipe
+    difficulty: dict[str, Any] | None = None
+    pruning: PruningPoint | None = None
+    masks_from: Path | None = None
+    labels: RunLabels = field(default_factory=RunLabels)
+    resources: dict[str, float] | None = None
+    root: Path = field(default_factory=Path.cwd)
+
+    @property
+    def seed(self) -> int:
+        return self.recipe.seed
+
+    @property
+    def task_name(self) -> str:
+        return self.task["name"]
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The canonical resolved config (what the run id hashes; stored with every result)."""
+        return {
+            "format": RUN_FORMAT,
+            "model": self.model,
+            "task": self.task,
+            "difficulty": self.difficulty,
+            "seed": self.seed,
+            "recipe": self.recipe.to_dict(),
+            "regime": self.regime,
+            "pruning": None if self.pruning is None else self.pruning.to_config(),
+        }
+
+    @cached_property
+    def run_id(self) -> str:
+        return digest(self.config)
+
+    @cached_property
+    def mask_key(self) -> str | None:
+        """Runs that share a mask (any task, regime or seed) share this key."""
+        if self.pruning is None:
+            return None
+        return digest({"model": self.model, **self.pruning.to_config()})
+
+    @property
+    def model_ref(self) -> str:
+        return resolve_ref(self.root, self.model)
+
+    def file(self, ref: str) -> Path:
+        return resolve_file(self.root, ref)
+
+    def lineage(self) -> str:
+        """What a pruned run and its dense reference share: model, task, difficulty level, seed
+        and recipe (everything but the regime and the pruning)."""
+        c = self.config
+        return json.dumps({k: c[k] for k in ("model", "task", "difficulty", "seed", "recipe")},
+                          sort_keys=True)  # fmt: skip
+
+    def describe(self) -> str:
+        prune = "unpruned" if self.pruning is None else self.pruning.describe()
+        if self.masks_from is not None:
+            prune = f"masks from {self.masks_from}"
+        return (
+            f"{self.model} {self.task_name} [{self.labels.level}] {self.regime} {prune} "
+            f"seed {self.seed}"
+        )
