@@ -28,9 +28,11 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from junkdna.difficulty import from_params
+    from junkdna.heads.batching import pad_id
     from junkdna.models import load_model, load_tokenizer
+    from junkdna.recipe import Recipe
     from junkdna.tasks.registry import load_task
-    from junkdna.transfer import Recipe, data, loop
+    from junkdna.transfer import data, loop
     from junkdna.transfer.regimes import REGIMES
 
     tok = load_tokenizer("minilm")
@@ -56,7 +58,7 @@ def main() -> None:
             features, _ = data.encode(tok, task, "train", recipe)
             bound = REGIMES.get("dense")(model, None)
             t = time.perf_counter()
-            loop.train(model, features, bound, recipe, data.pad_id(tok))
+            loop.train(model, features, bound, recipe, pad_id(tok))
             times[name].append(time.perf_counter() - t)
     loop._can_fuse = shipped_fuse
     base_t = statistics.median(times["baseline: per-tensor AdamW, random batches"])

@@ -33,9 +33,10 @@ import torch
 
 from junkdna.difficulty import ExternalInformation
 from junkdna.models import load_model, load_tokenizer
+from junkdna.recipe import Recipe
 from junkdna.tasks.qa import EVIDENCE
 from junkdna.tasks.registry import load_task
-from junkdna.transfer import Recipe, evaluate
+from junkdna.transfer import evaluate
 from junkdna.transfer.data import encode
 
 

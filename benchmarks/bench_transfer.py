@@ -20,7 +20,8 @@ import torch
 
 from junkdna.models import load_model
 from junkdna.pruning import prune
-from junkdna.transfer import REGIMES, Recipe
+from junkdna.recipe import Recipe
+from junkdna.transfer import REGIMES
 from junkdna.transfer.loop import build_optimizer, linear_schedule, train_step
 
 BASELINE = "dense"

@@ -25,8 +25,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("transfer", "pruning"),
     ("difficulty",),
     ("tasks", "data"),
+    ("models", "masks"),
     ("heads",),
-    ("models", "masks", "recipe"),
+    ("recipe",),
     ("registry", "errors", "paths", "memory", "provenance", "__init__"),
 ]
 

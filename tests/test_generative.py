@@ -10,9 +10,10 @@ import torch
 from conftest import tiny_llama
 
 from junkdna.errors import JunkDNAError
+from junkdna.heads.lm_scoring import choice_logprobs, perplexity, pick
+from junkdna.recipe import Recipe
 from junkdna.tasks.base import TaskData
-from junkdna.transfer import Recipe, evaluate, finetune
-from junkdna.transfer.causal import choice_logprobs, perplexity, pick
+from junkdna.transfer import evaluate, finetune
 
 WORDS = [f"w{i}" for i in range(60)] + ["Question:", "Answer:", "red", "blue", "green", "cat"]
 

@@ -59,7 +59,7 @@ def _model_with(pair, file):
 
 
 def test_evaluate_loss_is_the_mean_per_example_cross_entropy(pair):
-    from junkdna.transfer import Recipe
+    from junkdna.recipe import Recipe
     from junkdna.transfer.loss import evaluate_loss
 
     task, tok = pair["task"], pair["tok"]
@@ -82,7 +82,8 @@ def test_evaluate_loss_is_the_mean_per_example_cross_entropy(pair):
 
 
 def test_interpolation_endpoints_reproduce_each_models_own_loss(pair):
-    from junkdna.transfer import Recipe, evaluate
+    from junkdna.recipe import Recipe
+    from junkdna.transfer import evaluate
     from junkdna.transfer.lmc import run_pair
     from junkdna.transfer.loss import evaluate_loss
 
@@ -203,8 +204,10 @@ def test_causal_lm_loss_weights_batches_by_their_target_tokens(tmp_path, pair):
     sums -log p of every target token (each example alone, no padding) over all of them."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    from junkdna.heads.batching import IGNORE
+    from junkdna.recipe import Recipe
     from junkdna.tasks.local import load_local_task
-    from junkdna.transfer import Recipe, data
+    from junkdna.transfer import data
     from junkdna.transfer.loss import evaluate_loss
 
     rows = [{"text": f"q{i}", "label": " ".join(["word"] * (1 + i % 5))} for i in range(7)]
@@ -225,7 +228,7 @@ def test_causal_lm_loss_weights_batches_by_their_target_tokens(tmp_path, pair):
             ids, labels = torch.tensor([feat["input_ids"]]), torch.tensor(feat["labels"])
             logp = model(input_ids=ids).logits[0, :-1].log_softmax(-1)  # predicts tokens 1..
             target = labels[1:]
-            keep = target != data.IGNORE
+            keep = target != IGNORE
             nll -= float(logp[keep].gather(1, target[keep, None]).sum())
             count += int(keep.sum())
     got = evaluate_loss(model, tok, task, recipe)

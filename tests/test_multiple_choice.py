@@ -12,9 +12,12 @@ from conftest import tiny_bert, tiny_llama
 from test_transfer_regimes import FAST, WORDS, masks_for, tiny_tokenizer
 
 from junkdna.errors import JunkDNAError
+from junkdna.heads.batching import collate
+from junkdna.heads.multiple_choice import choice_texts
+from junkdna.recipe import Recipe
 from junkdna.tasks.base import TaskData
-from junkdna.transfer import Recipe, finetune
 from junkdna.transfer import data as tdata
+from junkdna.transfer import finetune
 from junkdna.transfer.evaluate import evaluate
 from junkdna.transfer.loss import evaluate_loss
 
@@ -56,12 +59,12 @@ def mc_task(n: int = 48, k: int = 3, seed: int = 0, blank: bool = False) -> Task
 
 
 def test_choice_texts_fill_the_blank_or_pair_with_the_question():
-    assert tdata.choice_texts("The cup fell because _ was heavy.", "the ball") == (
+    assert choice_texts("The cup fell because _ was heavy.", "the ball") == (
         "The cup fell because the ball was heavy.",
     )
-    assert tdata.choice_texts("Where do fish live?", "water") == ("Where do fish live?", "water")
+    assert choice_texts("Where do fish live?", "water") == ("Where do fish live?", "water")
     # Two blanks are not a fill-in-the-blank sentence: question + choice.
-    assert tdata.choice_texts("a _ b _", "x") == ("a _ b _", "x")
+    assert choice_texts("a _ b _", "x") == ("a _ b _", "x")
 
 
 def test_encoding_one_sequence_per_choice_and_3d_padding():
@@ -74,7 +77,7 @@ def test_encoding_one_sequence_per_choice_and_3d_padding():
         assert len(f["input_ids"]) == 3
         for ids, c in zip(f["input_ids"], cs, strict=True):
             assert ids == tok(q, c)["input_ids"]  # question [EOS] choice [EOS]
-    batch = tdata.collate(feats[:4], pad_id=0)
+    batch = collate(feats[:4], pad_id=0)
     longest = max(len(s) for f in feats[:4] for s in f["input_ids"])
     assert batch["input_ids"].shape == (4, 3, longest)
     assert batch["labels"].tolist() == labels[:4]
@@ -120,7 +123,7 @@ def test_batched_scoring_equals_one_example_at_a_time():
     with torch.no_grad():
         alone = []
         for f in feats:
-            b = tdata.collate([f], pad_id=0)
+            b = collate([f], pad_id=0)
             b.pop("labels")
             alone.append(int(model(**b).logits.argmax(-1)))
     expected = sum(p == y for p, y in zip(alone, labels, strict=True)) / len(labels)

@@ -12,6 +12,7 @@ from test_bigbench import make_archive
 
 from junkdna.difficulty import ExternalInformation, from_params
 from junkdna.errors import JunkDNAError
+from junkdna.heads.lm_scoring import choice_logprobs, shared_prefixes
 from junkdna.tasks import metrics as M
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.distractors import answer_key, answer_kind
@@ -25,7 +26,6 @@ from junkdna.tasks.qa import (
 )
 from junkdna.tasks.registry import load_task
 from junkdna.tasks.spec import SPECS
-from junkdna.transfer.causal import choice_logprobs, shared_prefixes
 
 
 def test_squad_normalization_em_f1_containment():
@@ -201,7 +201,8 @@ HANDFUL = [
 @pytest.mark.slow
 def test_smollm2_answers_offline_questions_open_beats_closed():
     from junkdna.models import load_model, load_tokenizer
-    from junkdna.transfer import Recipe, evaluate
+    from junkdna.recipe import Recipe
+    from junkdna.transfer import evaluate
 
     rows = [
         {"question": q, "evidence": STORY, "choices": c, "label": c.index(a)} for q, a, c in HANDFUL
@@ -315,12 +316,12 @@ def test_squad_distractors_from_other_articles(tmp_path, strategy, n_near):
 def test_cut_prompts_are_reported(caplog):
     from test_generative import word_tokenizer
 
-    from junkdna.transfer import Recipe
-    from junkdna.transfer.causal import encode_choices
+    from junkdna.heads.causal_lm import encode_choices
+    from junkdna.recipe import Recipe
 
     tok = word_tokenizer()
     rows = [["w1 w2 w3 w4 w5 w6", ["red", "blue green"]], ["w7", ["cat", "red"]]]
-    with caplog.at_level("WARNING", logger="junkdna.transfer.causal"):
+    with caplog.at_level("WARNING", logger="junkdna.heads.causal_lm"):
         feats = encode_choices(tok, rows, [0, 1], Recipe(max_length=5), generation=True)
     ids = tok("w1 w2 w3 w4 w5 w6", add_special_tokens=False)["input_ids"]
     assert feats[0]["prompt_ids"] == ids[-3:]  # 5 - the 2-token choice: the end survives

@@ -9,8 +9,9 @@ import torch
 
 from junkdna.models import load_model, load_tokenizer
 from junkdna.pruning import prune
+from junkdna.recipe import Recipe
 from junkdna.tasks.base import TaskData
-from junkdna.transfer import REGIMES, Recipe, finetune
+from junkdna.transfer import REGIMES, finetune
 from junkdna.transfer import data as tdata
 from junkdna.transfer.loop import train
 

@@ -13,7 +13,9 @@ from test_transfer_regimes import (  # noqa: F401
 )
 
 from junkdna.errors import JunkDNAError
-from junkdna.transfer import REGIMES, Recipe, finetune
+from junkdna.heads import batching
+from junkdna.recipe import Recipe
+from junkdna.transfer import REGIMES, finetune
 from junkdna.transfer import data as tdata
 from junkdna.transfer.loop import build_optimizer, linear_schedule, plan_steps, train
 
@@ -77,7 +79,7 @@ def test_gradient_accumulation_equals_one_big_batch():
         feats, _ = tdata.encode(tok, task, "train", recipe)
         feats = [{**f, "input_ids": f["input_ids"][:6], "attention_mask": [1] * 6} for f in feats]
         bound = REGIMES.get("dense")(model, None)
-        train(model, feats, bound, recipe, tdata.pad_id(tok))
+        train(model, feats, bound, recipe, batching.pad_id(tok))
         return params(model)
 
     a, b = one_step(8, 1), one_step(4, 2)
@@ -151,12 +153,12 @@ def test_group_by_length_batches_are_a_permutation_sorted_within_megabatches():
     rng = random.Random(0)
     n, bs = 1000, 8  # 400 indices per megabatch of 50 batches: 2.5 megabatches
     lengths = [rng.randint(1, 64) for _ in range(n)]
-    plain = list(tdata.batches(n, bs, torch.Generator().manual_seed(3)))
-    grouped = list(tdata.batches(n, bs, torch.Generator().manual_seed(3), lengths))
+    plain = list(batching.batches(n, bs, torch.Generator().manual_seed(3)))
+    grouped = list(batching.batches(n, bs, torch.Generator().manual_seed(3), lengths))
     flat = [i for b in grouped for i in b]
     plain_flat = [i for b in plain for i in b]
     assert sorted(flat) == list(range(n))  # every example once per epoch
-    mega = bs * tdata.MEGABATCH
+    mega = bs * batching.MEGABATCH
     for s in range(0, n, mega):
         chunk = flat[s : s + mega]
         assert [lengths[i] for i in chunk] == sorted((lengths[i] for i in chunk), reverse=True)
@@ -168,6 +170,6 @@ def test_group_by_length_batches_are_a_permutation_sorted_within_megabatches():
 
     assert padded(grouped) < 0.7 * padded(plain)
     # evaluation (no generator) keeps the data order whatever the lengths
-    assert list(tdata.batches(5, 2, None, [5, 1, 4, 2, 3])) == [[0, 1], [2, 3], [4]]
+    assert list(batching.batches(5, 2, None, [5, 1, 4, 2, 3])) == [[0, 1], [2, 3], [4]]
     mc = {"input_ids": [[1, 2, 3], [1, 2, 3, 4, 5]]}
-    assert tdata.feature_length(mc) == 5 and tdata.feature_length({"input_ids": [7, 8]}) == 2
+    assert batching.feature_length(mc) == 5 and batching.feature_length({"input_ids": [7, 8]}) == 2

@@ -10,10 +10,12 @@ import torch
 from conftest import tiny_bert, tiny_llama, tiny_mbart, tiny_t5
 
 from junkdna.errors import InvariantError, JunkDNAError
+from junkdna.heads.batching import pad_id
 from junkdna.masks import MaskSet
 from junkdna.pruning import prune
+from junkdna.recipe import Recipe
 from junkdna.tasks.base import TaskData
-from junkdna.transfer import REGIMES, NonFiniteError, Recipe, finetune
+from junkdna.transfer import REGIMES, NonFiniteError, finetune
 from junkdna.transfer import data as tdata
 from junkdna.transfer.loop import train
 
@@ -107,7 +109,7 @@ def run_loop(model, task, regime, masks, recipe=FAST):
     tok = tiny_tokenizer()
     features, _ = tdata.encode(tok, task, "train", recipe)
     bound = REGIMES.get(regime)(model, masks)
-    opt, history, _ = train(model, features, bound, recipe, tdata.pad_id(tok))
+    opt, history, _ = train(model, features, bound, recipe, pad_id(tok))
     return bound, opt, history
 
 

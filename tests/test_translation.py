@@ -11,13 +11,14 @@ from datasets import Dataset
 
 from junkdna.difficulty import MajorityMinority, from_params
 from junkdna.errors import JunkDNAError
+from junkdna.heads.seq2seq import language_start
+from junkdna.recipe import Recipe
 from junkdna.tasks import metrics as M
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.domains import per_domain
 from junkdna.tasks.registry import get_spec
-from junkdna.transfer import Recipe, evaluate, finetune
+from junkdna.transfer import evaluate, finetune
 from junkdna.transfer.data import encode
-from junkdna.transfer.seq2seq import language_start
 
 WORDS = [
     "the",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from junkdna.errors import JunkDNAError
+from junkdna.heads import get_head
 from junkdna.registry import Registry
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.splits import nested_order, prefix_size
@@ -96,7 +97,7 @@ class DataAdequacy(Difficulty):
             raise JunkDNAError(
                 f"data_adequacy: {self.examples} examples asked, {task.name!r} has {n}"
             )
-        stratify = task.head in ("classification", "multiple-choice")
+        stratify = get_head(task.head).stratify
         labels = task.train[task.label_field] if stratify else None
         k = prefix_size(self.fraction, self.examples, n)
         return sorted(nested_order(labels, n, seed)[:k].tolist())
@@ -341,7 +342,7 @@ class MajorityMinority(Difficulty):
         import numpy as np
 
         domains = np.asarray(task.train[task.domain_field])
-        stratify = task.head in ("classification", "multiple-choice")
+        stratify = get_head(task.head).stratify
         labels = np.asarray(task.train[task.label_field]) if stratify else None
         amounts = {d: self.majority_examples for d in self.majority}
         amounts.update(dict.fromkeys(self.minority, self.minority_examples))

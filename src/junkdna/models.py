@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from junkdna.errors import JunkDNAError
+from junkdna.errors import JunkDNAError, unknown
+from junkdna.heads import HEADS
 from junkdna.paths import cache_dir
 from junkdna.registry import Registry
 
@@ -120,7 +121,8 @@ def local_ref(src: ModelSource) -> str:
 
 # ----------------------------------------------------------------------------- loading
 
-HEADS = ("auto", "base", "classification", "regression", "multiple-choice", "causal-lm", "seq2seq")
+# Model-loading modes that are not task heads (those are junkdna.heads.HEADS).
+MODES = ("auto", "base")
 
 
 def load_model(
@@ -130,44 +132,26 @@ def load_model(
     dtype: torch.dtype = torch.float32,
     **kwargs,
 ) -> nn.Module:
-    """Load a model with the requested task head.
+    """Load a model with the requested task head (a name in ``junkdna.heads.HEADS``, which says
+    the Auto class and its keywords) or mode.
 
     ``auto`` picks the architecture the checkpoint was saved with (causal LM for decoders,
-    seq2seq for encoder-decoders, the bare encoder otherwise).
+    seq2seq for encoder-decoders, the bare encoder otherwise); ``base`` is the bare model.
     """
     import transformers as tf
 
-    if head not in HEADS:
-        raise JunkDNAError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
+    if head not in MODES and head not in HEADS:
+        raise unknown("head", head, [*MODES, *HEADS.names()])
     src = resolve(name)
     ref = local_ref(src)
-    if head == "classification" or head == "regression":
-        labels = 1 if head == "regression" else (num_labels or 2)
-        extra = {"problem_type": "regression"} if head == "regression" else {}
-        cls = tf.AutoModelForSequenceClassification
-        # A checkpoint that already has a head of another size (e.g. 2 labels vs 3) gets a fresh
-        # one: task heads are never part of what we study.
-        kwargs = {"num_labels": labels, "ignore_mismatched_sizes": True, **extra, **kwargs}
-    elif head == "multiple-choice":
-        # One score per (context, choice) sequence, softmax over the choices (RoBERTa's CSQA and
-        # WinoGrande set-up). The scoring layer is fresh; it is a task head like any other.
-        cls = tf.AutoModelForMultipleChoice
-        kwargs = {"ignore_mismatched_sizes": True, **kwargs}
-    elif head == "causal-lm":
-        cls = tf.AutoModelForCausalLM
-    elif head == "seq2seq":
-        cls = tf.AutoModelForSeq2SeqLM
-    elif head == "base":
+    if head == "base":
         cls = tf.AutoModel
+    elif head == "auto":
+        cls = _saved_architecture(ref)
     else:
-        config = tf.AutoConfig.from_pretrained(ref)
-        archs = config.architectures or []
-        if any(a.endswith("ForCausalLM") for a in archs):
-            cls = tf.AutoModelForCausalLM
-        elif getattr(config, "is_encoder_decoder", False):
-            cls = tf.AutoModelForSeq2SeqLM
-        else:
-            cls = tf.AutoModel
+        task_head = HEADS.get(head)
+        cls = task_head.model_class()
+        kwargs = {**task_head.model_kwargs(num_labels), **kwargs}
     try:
         model = cls.from_pretrained(ref, dtype=dtype, **kwargs)
     except OSError as e:
@@ -181,6 +165,19 @@ def load_model(
         ) from None
     model.junkdna_source = src  # type: ignore[attr-defined]
     return model
+
+
+def _saved_architecture(ref: str) -> type:
+    """The Auto class of what the checkpoint was saved as (``head="auto"``)."""
+    import transformers as tf
+
+    config = tf.AutoConfig.from_pretrained(ref)
+    archs = config.architectures or []
+    if any(a.endswith("ForCausalLM") for a in archs):
+        return tf.AutoModelForCausalLM
+    if getattr(config, "is_encoder_decoder", False):
+        return tf.AutoModelForSeq2SeqLM
+    return tf.AutoModel
 
 
 def load_tokenizer(name: str):

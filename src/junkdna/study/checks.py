@@ -92,18 +92,15 @@ def check_model(study, name: str, key: str) -> None:
 
 
 def check_task(study, task, regimes, key: str) -> None:
-    from junkdna.transfer.data import ENCODERS
-    from junkdna.transfer.evaluate import PREDICTORS
+    from junkdna.heads import HEADS
 
     if task.file is not None:
-        from junkdna.tasks.local import DEFAULT_METRIC
-
         if not study.resolve_path(task.file).is_file():
             raise JunkDNAError(f"{key}: task file {task.file!r} does not exist")
         if task.validation and not study.resolve_path(task.validation).is_file():
             raise JunkDNAError(f"{key}: validation file {task.validation!r} does not exist")
-        if task.head not in DEFAULT_METRIC:
-            raise unknown(f"head of local task {task.name!r}", task.head, DEFAULT_METRIC)
+        if task.head not in HEADS:
+            raise unknown(f"head of local task {task.name!r}", task.head, HEADS.names())
         head = task.head
     else:
         from junkdna.tasks.registry import get_spec
@@ -113,11 +110,12 @@ def check_task(study, task, regimes, key: str) -> None:
         except JunkDNAError as e:
             raise JunkDNAError(f"{key}: {e}") from None
     for regime in regimes:
-        registry = ENCODERS if REGIMES.get(regime).finetunes else PREDICTORS
-        if head not in registry:
+        finetunes = REGIMES.get(regime).finetunes  # "none" only evaluates
+        if not HEADS.get(head).supports(finetunes):
+            able = [name for name, kind in HEADS.items() if kind.supports(finetunes)]
             raise JunkDNAError(
                 f"{key}: task {task.name!r} has head {head!r}, which regime {regime!r} does not "
-                f"support yet (supported: {', '.join(registry.names())})"
+                f"support yet (supported: {', '.join(able)})"
             )
 
 

@@ -9,15 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# "multiple-choice": one question, a list of choices, label = index of the right one (CSQA,
-# WinoGrande on the hub, as the paper frames them for RoBERTa).
-HEAD_KINDS = ("classification", "regression", "multiple-choice", "seq2seq", "causal-lm")
-
 
 @dataclass
 class TaskData:
     name: str
-    head: str  # one of HEAD_KINDS
+    head: str  # a head kind: a name in junkdna.heads.HEADS (e.g. "multiple-choice")
     train: Any  # datasets.Dataset
     validation: Any  # datasets.Dataset (used for the reported metric)
     text_fields: tuple[str, ...]  # one field, or two for sentence pairs

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from junkdna.errors import JunkDNAError
+from junkdna.heads import HEADS
 from junkdna.registry import Registry
 from junkdna.tasks.spec import HubSource, HumanScore, TaskSpec, register
 
@@ -76,7 +77,7 @@ def _glue(name, fields, metric, human, *, num_labels=2, names=None, head="classi
             head=head,
             text_fields=fields,
             metric=metric,
-            num_labels=num_labels if head == "classification" else None,
+            num_labels=num_labels if HEADS.get(head).labels == "class" else None,
             label_names=names,
             human=human,
             family="glue",

@@ -14,16 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from junkdna.errors import JunkDNAError
+from junkdna.heads import get_head
 from junkdna.tasks.base import TaskData
 
-# The metric each head kind gets unless one is named (generation: exact string match).
-DEFAULT_METRIC = {
-    "classification": "accuracy",
-    "regression": "pearson_spearman",
-    "multiple-choice": "accuracy",
-    "seq2seq": "accuracy",
-    "causal-lm": "accuracy",
-}
 SUFFIXES = (".jsonl", ".csv")
 
 
@@ -95,14 +88,15 @@ def _choice_labels(rows: list[dict], field: str, choices: str, path) -> list[int
     return out
 
 
-def _encode_labels(head: str, train: list, val: list, field: str):
-    """Returns (train labels, validation labels, num_labels, label names)."""
-    if head == "regression":
+def _encode_labels(kind: str, train: list, val: list, field: str):
+    """``kind``: the head's label kind. Returns (train labels, validation labels, num_labels,
+    label names)."""
+    if kind == "number":
         try:
             return [float(r[field]) for r in train], [float(r[field]) for r in val], 1, None
         except (TypeError, ValueError):
             raise JunkDNAError(f"regression labels in {field!r} must be numbers") from None
-    if head != "classification":
+    if kind == "text":
         return [str(r[field]) for r in train], [str(r[field]) for r in val], None, None
     values = [r[field] for r in train + val]
     ints = [_as_int(v) for v in values]
@@ -130,13 +124,12 @@ def load_local_task(
 ) -> TaskData:
     from datasets import Dataset
 
-    if head not in DEFAULT_METRIC:
-        raise JunkDNAError(
-            f"unknown head {head!r} for a local task; valid: {', '.join(DEFAULT_METRIC)}"
-        )
+    kind = get_head(head)  # an unknown head: did-you-mean error
+    # A local file's choices make a multiple-choice task (a head that requires them).
+    with_choices = kind.choices == "required"
     path = Path(path)
     needed = [*text_fields, label_field]
-    if head == "multiple-choice":
+    if with_choices:
         needed.append(choices_field)
     rows = read_rows(path)
     _check_columns(rows, needed, path)
@@ -155,16 +148,18 @@ def load_local_task(
         val_rows = [rows[i] for i in order[:n_val]]
         train_rows = [rows[i] for i in order[n_val:]]
         split = f"seeded hold-out: {validation_fraction:g} of the file, seed {seed}"
-    if head == "multiple-choice":
+    if with_choices:
         y_train = _choice_labels(train_rows, label_field, choices_field, path)
         y_val = _choice_labels(val_rows, label_field, choices_field, validation or path)
         num_labels, names = len(train_rows[0][choices_field]), None
     else:
-        y_train, y_val, num_labels, names = _encode_labels(head, train_rows, val_rows, label_field)
+        y_train, y_val, num_labels, names = _encode_labels(
+            kind.labels, train_rows, val_rows, label_field
+        )
 
     def dataset(rs, ys):
         cols = {f: [str(r[f]) for r in rs] for f in text_fields}
-        if head == "multiple-choice":
+        if with_choices:
             cols[choices_field] = [[str(c) for c in r[choices_field]] for r in rs]
         return Dataset.from_dict({**cols, label_field: ys})
 
@@ -175,9 +170,9 @@ def load_local_task(
         validation=dataset(val_rows, y_val),
         text_fields=tuple(text_fields),
         label_field=label_field,
-        metric=metric or DEFAULT_METRIC[head],
+        metric=metric or kind.default_metric,  # generation: exact string match
         num_labels=num_labels,
         label_names=names,
-        choices_field=choices_field if head == "multiple-choice" else None,
+        choices_field=choices_field if with_choices else None,
         info={"source": str(path), "split": split, "train": len(y_train), "validation": len(y_val)},
     )

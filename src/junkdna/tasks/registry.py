@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from junkdna.errors import JunkDNAError
+from junkdna.heads import HEADS
 from junkdna.tasks import bigbench_tasks, glue, qa, translation  # noqa: F401  (registers the specs)
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.spec import SPECS, HubSource, TaskSpec, check_columns
@@ -90,6 +91,6 @@ def _format(ds, formatter: str | None, spec: TaskSpec):
     fn = glue.FORMATTERS.get(formatter)
     ds = ds.map(fn, remove_columns=ds.column_names)
     # Unlabelled rows (e.g. hidden test answers) have label -1: drop them.
-    if spec.head in ("classification", "multiple-choice"):
+    if HEADS.get(spec.head).labels in ("class", "choice"):
         ds = ds.filter(lambda r: r[spec.label_field] >= 0)
     return ds

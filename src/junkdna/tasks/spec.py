@@ -13,12 +13,11 @@ from typing import Any
 import numpy as np
 
 from junkdna.errors import JunkDNAError
+from junkdna.heads import HEADS
 from junkdna.registry import Registry
-from junkdna.tasks.base import HEAD_KINDS
 from junkdna.tasks.metrics import METRICS
 
 SPLITS = ("train", "validation", "test")
-CHOICE_HEADS = ("multiple-choice", "causal-lm")
 
 
 @dataclass(frozen=True)
@@ -85,20 +84,22 @@ class TaskSpec:
 
     def validate(self) -> None:
         where = f"task spec {self.name!r}"
-        if self.head not in HEAD_KINDS:
-            raise JunkDNAError(f"{where}: head {self.head!r} is not one of {', '.join(HEAD_KINDS)}")
+        if self.head not in HEADS:
+            raise JunkDNAError(f"{where}: head {self.head!r} is not one of {', '.join(HEADS)}")
         METRICS.get(self.metric)  # unknown metric -> did-you-mean error
         if not self.text_fields or len(self.text_fields) > 2:
             raise JunkDNAError(f"{where}: text_fields must name one or two fields")
         if self.label_field in self.text_fields:
             raise JunkDNAError(f"{where}: label field {self.label_field!r} is also a text field")
-        if self.head == "classification" and (not self.num_labels or self.num_labels < 2):
-            raise JunkDNAError(f"{where}: a classification task needs num_labels >= 2")
-        if self.head == "multiple-choice" and self.choices_field is None:
-            raise JunkDNAError(f"{where}: a multiple-choice task needs a choices_field")
-        if self.choices_field is not None and self.head not in CHOICE_HEADS:
+        head = HEADS.get(self.head)
+        if head.labels == "class" and (not self.num_labels or self.num_labels < 2):
+            raise JunkDNAError(f"{where}: a {self.head} task needs num_labels >= 2")
+        if head.choices == "required" and self.choices_field is None:
+            raise JunkDNAError(f"{where}: a {self.head} task needs a choices_field")
+        if self.choices_field is not None and head.choices == "never":
+            takers = [n for n in HEADS.names() if HEADS.get(n).choices != "never"]
             raise JunkDNAError(
-                f"{where}: choices_field is only for heads {', '.join(CHOICE_HEADS)} "
+                f"{where}: choices_field is only for heads {', '.join(takers)} "
                 "(a causal LM scores each choice by log-likelihood)"
             )
         if self.label_names is not None and len(self.label_names) != self.num_labels:

@@ -5,10 +5,10 @@ result = finetune(model, tokenizer, task, "sparse", masks, Recipe(lr=2e-5, epoch
 result.metrics, result.invariants, result.timings
 """
 
+from junkdna.recipe import Recipe  # re-exported: its home is junkdna.recipe
 from junkdna.transfer.api import FinetuneResult, finetune
 from junkdna.transfer.evaluate import evaluate
 from junkdna.transfer.loop import NonFiniteError
-from junkdna.transfer.recipe import Recipe
 from junkdna.transfer.regimes import REGIMES, Regime, regime_names
 
 __all__ = [

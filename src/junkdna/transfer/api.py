@@ -10,12 +10,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from junkdna.heads import get_head
+from junkdna.heads.batching import pad_id
 from junkdna.masks import MaskSet
+from junkdna.recipe import LOWER_IS_BETTER, Recipe
 from junkdna.tasks.base import TaskData
 from junkdna.transfer import data
 from junkdna.transfer.evaluate import evaluate
 from junkdna.transfer.loop import NonFiniteError, train
-from junkdna.transfer.recipe import LOWER_IS_BETTER, Recipe
 from junkdna.transfer.regimes import REGIMES, Regime
 
 
@@ -49,7 +51,7 @@ def finetune(
     """
     recipe = recipe or Recipe()
     regime_cls = REGIMES.get(regime)
-    data.ENCODERS.get(task.head)  # unknown head kind -> did-you-mean error before any work
+    get_head(task.head)  # unknown head kind -> did-you-mean error before any work
     t0 = time.perf_counter()
     model.to(recipe.resolved_device())
     features, _ = data.encode(tokenizer, task, "train", recipe)
@@ -60,9 +62,7 @@ def finetune(
     setup_s = time.perf_counter() - t0
 
     tracker = _EpochEvals(model, tokenizer, task, recipe)
-    optimizer, history, timings = train(
-        model, features, bound, recipe, data.pad_id(tokenizer), tracker
-    )
+    optimizer, history, timings = train(model, features, bound, recipe, pad_id(tokenizer), tracker)
     tracker.restore_best()
     invariants = _check(model, bound, optimizer)
     model.zero_grad(set_to_none=True)

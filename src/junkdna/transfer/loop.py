@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from junkdna.errors import JunkDNAError
-from junkdna.transfer import data
-from junkdna.transfer.evaluate import autocast, device_of
-from junkdna.transfer.recipe import Recipe
+from junkdna.heads import batching
+from junkdna.heads.batching import autocast, device_of
+from junkdna.recipe import Recipe
 from junkdna.transfer.regimes import Regime
 
 log = logging.getLogger(__name__)
@@ -98,12 +98,12 @@ def train(
     optimizer = build_optimizer(model, recipe)
     scheduler = linear_schedule(optimizer, total, warmup)
     order = torch.Generator().manual_seed(recipe.seed)  # data order, independent of dropout RNG
-    lengths = [data.feature_length(f) for f in features] if recipe.group_by_length else None
+    lengths = [batching.feature_length(f) for f in features] if recipe.group_by_length else None
     history: list[dict] = []
     step, t0 = 0, time.perf_counter()
     model.train()
     for epoch in range(math.ceil(total / per_epoch)):
-        micro = list(data.batches(len(features), recipe.batch_size, order, lengths))
+        micro = list(batching.batches(len(features), recipe.batch_size, order, lengths))
         for start in range(0, len(micro), recipe.grad_accum):
             if step == total:
                 break
@@ -123,7 +123,7 @@ def train(
 
 
 def _batch(features, idx, pad_id, device) -> dict[str, torch.Tensor]:
-    batch = data.collate([features[i] for i in idx], pad_id)
+    batch = batching.collate([features[i] for i in idx], pad_id)
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 

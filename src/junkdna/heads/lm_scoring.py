@@ -1,5 +1,5 @@
-"""Causal-LM scoring: multiple choice by log-likelihood (prompt KV cache shared by the choices)
-and perplexity over non-overlapping windows.
+"""Causal-LM scoring engine: choices by log-likelihood (prompt KV cache shared by the choices)
+and perplexity over non-overlapping windows. ``heads.causal_lm`` predicts with it.
 
 Choice scoring runs the prompts of a batch of questions once, copies each question's KV cache to
 its choices, and runs only the choice tokens on top. A question with k choices of a few tokens
@@ -14,7 +14,6 @@ would otherwise pad every row), and its last token, which predicts nothing, is n
 from __future__ import annotations
 
 import copy
-import logging
 import math
 from collections.abc import Sequence
 
@@ -22,46 +21,7 @@ import torch
 from torch import nn
 
 from junkdna.errors import JunkDNAError
-from junkdna.transfer import data
-
-log = logging.getLogger(__name__)
-
-
-def encode_choices(tokenizer, rows, labels, recipe, generation: bool) -> list[dict]:
-    """Rows are (*text fields, choices). Training: prompt + the gold choice, like any causal-LM
-    target. Evaluation: the prompt's ids and each choice's ids (with a leading space)."""
-    prompts, choices = [r[:-1] for r in rows], [list(r[-1]) for r in rows]
-    for i, (c, y) in enumerate(zip(choices, labels, strict=True)):
-        if len(c) < 2:
-            raise JunkDNAError(f"example {i} has {len(c)} choice(s); multiple choice needs >= 2")
-        if isinstance(y, bool) or not isinstance(y, int) or not 0 <= y < len(c):
-            raise JunkDNAError(
-                f"example {i}: label {y!r} is not an index into its {len(c)} choices"
-            )
-    if not generation:
-        gold = [c[y] for c, y in zip(choices, labels, strict=True)]
-        return data.ENCODERS.get("causal-lm")(tokenizer, prompts, gold, recipe, None, False)
-    texts = data._prompts(prompts)
-    p_ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    bos = [tokenizer.bos_token_id] if getattr(tokenizer, "add_bos_token", False) else []
-    out, cut = [], 0
-    for text, p, c in zip(texts, p_ids, choices, strict=True):
-        sep = "" if text[-1:].isspace() else " "
-        c_ids = tokenizer([sep + str(x) for x in c], add_special_tokens=False)["input_ids"]
-        c_ids = [ids[: recipe.target_max_length] or [data._eos(tokenizer)] for ids in c_ids]
-        keep = max(recipe.max_length - len(bos) - max(map(len, c_ids)), 1)
-        cut += len(p) > keep
-        out.append({"prompt_ids": bos + p[-keep:], "choice_ids": c_ids})
-    if cut:  # an open-book passage cut from the left silently changes the evidence budget
-        log.warning(
-            "%d of %d prompts were cut from the left to fit max_length=%d (prompt + choice); "
-            "raise the recipe's max_length to score them whole",
-            cut,
-            len(out),
-            recipe.max_length,
-        )
-    return out
-
+from junkdna.heads.batching import device_of, pad
 
 MIN_SHARED = 16  # prompts sharing at least this many leading tokens share one prefix forward
 
@@ -149,8 +109,8 @@ def _chunks(groups, batch_size):
 
 def _prefix_cache(model, prefixes: list[list[int]], pad_id: int):
     """Run the shared prefixes (left-padded): their KV cache and attention mask (G, P)."""
-    device = next(model.parameters()).device
-    ids = data._pad(prefixes, pad_id, left=True).to(device)  # (G, P)
+    device = device_of(model)
+    ids = pad(prefixes, pad_id, left=True).to(device)  # (G, P)
     mask = _left_mask(ids.shape[1], [len(p) for p in prefixes], device)
     pos = (mask.cumsum(-1) - 1).clamp(min=0)
     out = _forward(model, ids, mask, pos, None, keep=1)
@@ -176,8 +136,8 @@ def _forward(model, ids, mask, pos, cache, keep: int = 0):
 def _score_batch(model, prompts, choices, pad_id, prefix=None) -> list[list[tuple[float, int]]]:
     """Score the choices of a batch of questions. ``prompts`` are whole prompts, or with
     ``prefix`` = (cache, mask (G, P), owner) what follows prefix ``owner[b]`` of that cache."""
-    device = next(model.parameters()).device
-    ids = data._pad(list(prompts), pad_id, left=True).to(device)  # (B, S)
+    device = device_of(model)
+    ids = pad(list(prompts), pad_id, left=True).to(device)  # (B, S)
     mask = _left_mask(ids.shape[1], [len(p) for p in prompts], device)
     cache = None
     if prefix is not None:  # left padding between prefix and rest: masked out, positions skip it
@@ -224,8 +184,8 @@ def _rest_logprobs(model, cache, mask, rows, options, pad_id) -> list[float]:
     prompt being cache row ``rows[j]`` (mask: (B, T) of the cache). The last token of an
     option predicts nothing, so it is not run. Consumes ``cache``."""
     device = mask.device
-    inp = data._pad([o[:-1] for o in options], pad_id, left=False).to(device)  # (N, O-1)
-    tgt = data._pad([o[1:] for o in options], pad_id, left=False).to(device)  # (N, O-1)
+    inp = pad([o[:-1] for o in options], pad_id, left=False).to(device)  # (N, O-1)
+    tgt = pad([o[1:] for o in options], pad_id, left=False).to(device)  # (N, O-1)
     n = torch.tensor([len(o) - 1 for o in options], device=device)
     valid = torch.arange(inp.shape[1], device=device)[None] < n[:, None]  # (N, O-1)
     cache.batch_select_indices(rows)
@@ -255,17 +215,6 @@ def pick(scores: list[tuple[float, int]]) -> list[int]:
     return [total, mean]
 
 
-def predict_choices(model, tokenizer, features, recipe) -> list[list[int]]:
-    scores = choice_logprobs(
-        model,
-        [f["prompt_ids"] for f in features],
-        [f["choice_ids"] for f in features],
-        data.pad_id(tokenizer),
-        recipe.resolved_eval_batch_size,
-    )
-    return [pick(s) for s in scores]
-
-
 @torch.inference_mode()
 def perplexity(
     model: nn.Module, tokenizer, texts: Sequence[str], window: int = 512, batch_size: int = 8
@@ -283,14 +232,14 @@ def perplexity(
     chunks = [c for c in chunks if len(c) >= 2]
     if not chunks:
         raise JunkDNAError("perplexity: the text has fewer than 2 tokens")
-    device = next(model.parameters()).device
+    device = device_of(model)
     nll, count = 0.0, 0
     was_training = model.training
     model.eval()
     try:
         for start in range(0, len(chunks), batch_size):
             part = chunks[start : start + batch_size]
-            tok = data._pad(part, 0, left=False).to(device)  # (B, W)
+            tok = pad(part, 0, left=False).to(device)  # (B, W)
             valid = (
                 torch.arange(tok.shape[1], device=device)[None]
                 < torch.tensor([len(c) for c in part], device=device)[:, None]

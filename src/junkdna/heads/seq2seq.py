@@ -1,9 +1,11 @@
-"""Seq2seq with per-row language codes (mBART): tokenization and generation.
+"""Seq2seq (T5, mBART): prompt in the encoder, target text in the decoder; greedy or beam
+generation at evaluation.
 
-mBART marks languages with special tokens. The tokenizer adds the source code to the input and
-the target code to the labels once ``src_lang``/``tgt_lang`` are set; rows of a multilingual
-task are tokenized in groups of one language pair. At generation the target language must be
-forced at the start of the decoder, and *where* depends on the tokenizer's label layout:
+Tasks with per-row language codes (``lang_fields``, mBART). mBART marks languages with special
+tokens. The tokenizer adds the source code to the input and the target code to the labels once
+``src_lang``/``tgt_lang`` are set; rows of a multilingual task are tokenized in groups of one
+language pair. At generation the target language must be forced at the start of the decoder, and
+*where* depends on the tokenizer's label layout:
 
 * mBART-50 labels are ``[tgt_code] X </s>``: decoding starts at ``</s>`` and the code is forced
   as the first generated token (``forced_bos_token_id``);
@@ -18,7 +20,41 @@ from __future__ import annotations
 from collections import defaultdict
 
 from junkdna.errors import JunkDNAError
-from junkdna.transfer import data
+from junkdna.heads.base import register
+from junkdna.heads.batching import IGNORE, eval_batches, features_of, prompts
+from junkdna.heads.generation import GenerationHead, decode, generate_kwargs
+
+
+@register
+class Seq2Seq(GenerationHead):
+    name = "seq2seq"
+    auto_class = "AutoModelForSeq2SeqLM"
+
+    def encode(self, tokenizer, rows, labels, recipe, task, generation):
+        if task is not None and task.lang_fields:  # mBART-style language codes, per row
+            return encode_with_languages(tokenizer, rows, labels, recipe, generation)
+        enc = tokenizer(prompts(rows), truncation=True, max_length=recipe.max_length)
+        if generation:
+            return features_of(enc, [None] * len(rows))
+        tgt = tokenizer(
+            text_target=[str(y) for y in labels],
+            truncation=True,
+            max_length=recipe.target_max_length,
+        )
+        return features_of(enc, tgt["input_ids"])
+
+    def loss_terms(self, batch):
+        return int((batch["labels"] != IGNORE).sum())  # target tokens; labels: (batch, target)
+
+    def predict(self, model, tokenizer, features, recipe):
+        if features and "tgt_lang" in features[0]:  # mBART-style: the target language is forced
+            return generate_with_languages(model, tokenizer, features, recipe)
+        out: list[str] = []
+        for batch in eval_batches(model, tokenizer, features, recipe):
+            batch.pop("token_type_ids", None)
+            ids = model.generate(**batch, **generate_kwargs(tokenizer, recipe))
+            out.extend(decode(tokenizer, ids))  # ids: (batch, generated), decoder side only
+        return out
 
 
 def _set_languages(tokenizer, src: str, tgt: str) -> None:
@@ -45,7 +81,7 @@ def encode_with_languages(tokenizer, rows, labels, recipe, generation: bool) -> 
     try:
         for (src, tgt), idx in groups.items():
             _set_languages(tokenizer, src, tgt)
-            texts = data._prompts([rows[i][:-2] for i in idx])
+            texts = prompts([rows[i][:-2] for i in idx])
             enc = tokenizer(texts, truncation=True, max_length=recipe.max_length)
             if generation:
                 targets = [None] * len(idx)
@@ -80,24 +116,17 @@ def language_start(tokenizer, tgt: str) -> dict[str, int]:
 
 def generate_with_languages(model, tokenizer, features, recipe) -> list[str]:
     """Greedy/beam generation, one target language per batch (rows regrouped, order restored)."""
-    from junkdna.transfer.evaluate import _generate_kwargs, device_of
-
-    device = device_of(model)
     groups: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(features):
         groups[f["tgt_lang"]].append(i)
     out: list[str] = [""] * len(features)
-    pad = data.pad_id(tokenizer)
     for tgt, idx in groups.items():
         start = language_start(tokenizer, tgt)
-        for b in data.batches(len(idx), recipe.resolved_eval_batch_size):
-            rows = [idx[k] for k in b]
-            feats = [{k: v for k, v in features[i].items() if k != "tgt_lang"} for i in rows]
-            batch = data.collate(feats, pad)
-            batch.pop("labels", None)
-            batch = {k: v.to(device) for k, v in batch.items()}
-            ids = model.generate(**batch, **_generate_kwargs(tokenizer, recipe), **start)
-            texts = tokenizer.batch_decode(ids, skip_special_tokens=True)
-            for i, t in zip(rows, texts, strict=True):
-                out[i] = t.strip()
+        feats = [{k: v for k, v in features[i].items() if k != "tgt_lang"} for i in idx]
+        done = 0
+        for batch in eval_batches(model, tokenizer, feats, recipe):
+            ids = model.generate(**batch, **generate_kwargs(tokenizer, recipe), **start)
+            for t in decode(tokenizer, ids):
+                out[idx[done]] = t
+                done += 1
     return out
