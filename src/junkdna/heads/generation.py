@@ -12,6 +12,7 @@ from junkdna.recipe import Recipe
 
 class GenerationHead(Head):
     labels = "text"
+
     def scoring_labels(self, labels, task) -> list[Any]:
         if task.choices_field:  # scored by choice (an index), not generated: nothing to strip
             return list(labels)

@@ -131,7 +131,13 @@ def prune_calibrated(
     if METHODS.get(method).needs_calibration:
         from junkdna.pruning.calibration import calibration_from_source
 
-        cal = {"source": "default", "nsamples": 128, "seqlen": 512, "seed": 0, **(calibration or {})}
+        cal = {
+            "source": "default",
+            "nsamples": 128,
+            "seqlen": 512,
+            "seed": 0,
+            **(calibration or {}),
+        }
         windows = calibration_from_source(
             tokenizer, str(cal["source"]), cal["nsamples"], cal["seqlen"], cal["seed"]
         )

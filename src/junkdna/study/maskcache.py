@@ -88,7 +88,9 @@ def load_folder(folder: Path, model: nn.Module):
 
     path = folder / "masks.safetensors"
     if not path.is_file():
-        raise JunkDNAError(f"no masks.safetensors in {str(folder)!r} (write one with junkdna prune)")
+        raise JunkDNAError(
+            f"no masks.safetensors in {str(folder)!r} (write one with junkdna prune)"
+        )
     masks = MaskSet.load(path)
     weights = None
     if (folder / "weights.safetensors").is_file():
