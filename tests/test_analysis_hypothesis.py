@@ -8,14 +8,11 @@ import pytest
 from scipy.stats import spearmanr
 
 from junkdna.analysis.achievable import achievable_sparsity
-from junkdna.analysis.hypothesis import (
-    difficulty_points,
-    spearman_permutation,
-    test_hypothesis,
-)
+from junkdna.analysis.hypothesis import difficulty_points, test_hypothesis
 from junkdna.analysis.normalize import normalize, validate_results
+from junkdna.analysis.stats import paired_signflip, spearman_permutation
 from junkdna.analysis.synthetic import synthetic_results
-from junkdna.errors import JunkDNAError
+from junkdna.errors import JunkDNADeprecationWarning, JunkDNAError
 
 NULL_ORDER = [3, 2, 5, 6, 7, 4, 1]  # Spearman rho exactly 0 against 1..7
 
@@ -132,32 +129,68 @@ def _points_frame(rows):
     ("difficulty", "level", "extra", "expected"),
     [
         ("data_adequacy", "0.25", {}, 4.0),  # 1 / fraction
-        ("external_info", "closed-book", {}, 1.0),
-        ("external_info", "open-book", {}, 0.0),
-        ("across_tasks", "none", {"human_score": 0.9}, (0.9 - 0.6) / 0.9 * 100),
-        ("across_tasks", "none", {"difficulty_value": 7.5, "human_score": 0.9}, 7.5),  # given wins
+        ("data_adequacy", "fraction=0.25", {}, 4.0),  # the study's default label
+        ("data_adequacy", "examples=200", {}, math.nan),  # a count needs the full split's size
+        ("external_information", "closed-book", {}, 1.0),
+        ("external_information", "open-book", {}, 0.0),
+        ("human_model_gap", "none", {"human_score": 0.9}, (0.9 - 0.6) / 0.9 * 100),
+        ("human_model_gap", "none", {"difficulty_value": 7.5, "human_score": 0.9}, 7.5),  # given
+        ("dense_headroom", "none", {"baseline": 0.2}, (1 - 0.6) / (1 - 0.2) * 100),
+        ("dense_headroom", "none", {}, math.nan),  # no baseline
         ("mystery", "a", {}, math.nan),
     ],
 )
 def test_difficulty_measures(difficulty, level, extra, expected):
-    ref = {"run_id": "d", "model": "m", "task": "t", "difficulty": difficulty, "level": level}
-    ref |= {"method": "none", "structure": "none", "scope": None, "sparsity": 0.0}
-    ref |= {"regime": "dense", "seed": 1, "metric": "acc", "score": 0.6, "status": "done"}
-    results = _points_frame([ref | extra])
-    ach = pd.DataFrame([{"model": "m", "task": "t", "difficulty": difficulty, "level": level}])
-    value = difficulty_points(ach, results)["difficulty_value"].iloc[0]
+    value = difficulty_points(*_one_point(difficulty, level, extra))["difficulty_value"].iloc[0]
     if math.isnan(expected):
         assert math.isnan(value)
     else:
         assert value == pytest.approx(expected)
 
 
+def _one_point(difficulty, level, extra):
+    ref = {"run_id": "d", "model": "m", "task": "t", "difficulty": difficulty, "level": level}
+    ref |= {"method": "none", "structure": "none", "scope": None, "sparsity": 0.0}
+    ref |= {"regime": "dense", "seed": 1, "metric": "acc", "score": 0.6, "status": "done"}
+    results = _points_frame([ref | extra])
+    ach = pd.DataFrame([{"model": "m", "task": "t", "difficulty": difficulty, "level": level}])
+    return ach, results
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "level", "extra", "expected"),
+    [
+        ("across_tasks", "human_model_gap", "none", {"human_score": 0.9}, 100 / 3),
+        ("external_info", "external_information", "closed-book", {}, 1.0),
+    ],
+)
+def test_old_setting_names_still_read_with_a_deprecation_warning(old, new, level, extra, expected):
+    with pytest.warns(JunkDNADeprecationWarning, match=f"{old!r}.*{new!r}"):
+        points = difficulty_points(*_one_point(old, level, extra))
+    assert points["difficulty"].tolist() == [new]
+    assert points["difficulty_value"].iloc[0] == pytest.approx(expected)
+
+
+def test_a_table_with_old_names_analyzes_under_the_new_ones():
+    from junkdna.analysis.pipeline import analyze
+
+    curves = {(f"t{i}", "gap"): (lambda s, i=i: 1 - i * s / 4) for i in range(3)}
+    dense = {(f"t{i}", "gap"): 0.9 - 0.1 * i for i in range(3)}
+    df = synthetic_results(curves, difficulty="across_tasks", dense_score=dense).assign(
+        human_score=0.95
+    )
+    with pytest.warns(JunkDNADeprecationWarning, match="'human_model_gap'"):
+        a = analyze(df, n_boot=50)
+    new = analyze(df.assign(difficulty="human_model_gap"), n_boot=50)
+    assert set(a.results["difficulty"]) == set(a.tests["difficulty"]) == {"human_model_gap"}
+    pd.testing.assert_frame_equal(a.tests, new.tests)
+    assert a.tests.iloc[0]["measure"] == "normalized human-model gap (%)"
+
+
 # ----------------------------------------------------------------------------- two-level settings
 
 
 def test_paired_signflip_exact_p_values_by_hand():
-    from junkdna.analysis.hypothesis import paired_signflip
-
     # d = (1, 2, 3): of 8 sign patterns only all-plus and all-minus reach |sum| = 6.
     got = paired_signflip([1.0, 2.0, 3.0])
     assert (got.mean_diff, got.n_pairs, got.test) == (2.0, 3, "paired exact")

@@ -14,7 +14,7 @@ from junkdna.difficulty import (
     normalized_gap,
     paper_table1,
 )
-from junkdna.errors import JunkDNAError
+from junkdna.errors import JunkDNADeprecationWarning, JunkDNAError
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.splits import nested_order
 
@@ -146,3 +146,92 @@ def test_from_params_round_trip_and_unknown_keys():
         from_params("data_adequacy", {"frac": 0.1})
     with pytest.raises(JunkDNAError, match="Did you mean 'data_adequacy'"):
         from_params("data_adequcy", {})
+
+
+# ------------------------------------------------------------------ one registry, one measure each
+
+
+def test_every_setting_has_one_name_a_description_and_a_measure_label():
+    from junkdna.difficulty import DIFFICULTIES
+
+    assert DIFFICULTIES.names() == [
+        "data_adequacy",
+        "dense_headroom",
+        "external_information",
+        "human_model_gap",
+        "majority_minority",
+    ]
+    for name, cls in DIFFICULTIES.items():
+        assert cls.name == name
+        for line in (cls.description, cls.measure_label):
+            assert line and "\n" not in line, name
+
+
+def test_measures_larger_is_harder():
+    from junkdna.difficulty import (
+        DenseHeadroom,
+        ExternalInformation,
+        MajorityMinority,
+        RunFacts,
+    )
+
+    assert DataAdequacy(0.25).measure() == pytest.approx(4.0)  # 1 / fraction
+    # what the run trained on wins over the parameters (rounding of the sample size)
+    assert DataAdequacy(0.3).measure(RunFacts(train_full=999, train_kept=300)) == 999 / 300
+    assert DataAdequacy(examples=200).measure() is None  # needs the full split's size
+    assert DataAdequacy(examples=200).measure(RunFacts(train_full=800, train_kept=200)) == 4.0
+    assert ExternalInformation(mode="closed-book").measure() == 1.0
+    assert ExternalInformation(mode="open-book").measure() == 0.0
+    facts = RunFacts(dense=0.6, human=0.9, baseline=0.2)
+    assert HumanModelGap().measure(facts) == pytest.approx(normalized_gap(0.9, 0.6))
+    assert DenseHeadroom().measure(facts) == pytest.approx(50.0)
+    assert HumanModelGap().measure(RunFacts(dense=0.6, human=0.0)) is None  # undefined gap
+    assert DenseHeadroom().measure(RunFacts(dense=0.6, baseline=float("nan"))) is None
+    assert HumanModelGap().measure() is None and DenseHeadroom().measure() is None
+    # The majority/minority contrast lies inside each run (per-domain metrics): levels get none.
+    assert MajorityMinority(minority=("gu",)).measure() is None
+
+
+def test_the_run_measure_is_what_the_analysis_falls_back_to():
+    """The export measures a run from its task info, the analysis a table's level from its
+    label: the same setting object answers both."""
+    from junkdna.difficulty import level_from_label, measure_run
+
+    task = toy_task(n=999)  # 996 rows: 30% of them is 298.8, rounded to 299
+    run = DataAdequacy(0.3).apply(task, seed=1)
+    assert run.info["data_adequacy"] == {"train_full": 996, "train_kept": 299, "stratified": True}
+    assert measure_run(run.info) == 996 / 299  # what the run trained on
+    # with only the label at hand, the parameters: the same up to the rounding of the sample
+    from_label = level_from_label("data_adequacy", "fraction=0.3").measure()
+    assert from_label == 1 / 0.3 and from_label == pytest.approx(996 / 299, rel=1e-3)
+    human = toy_task(info={"human": {"value": 0.9}})
+    assert measure_run(HumanModelGap().apply(human).info) is None  # needs the dense score
+    assert measure_run(task.info) is None  # no difficulty level
+
+
+def test_level_from_label():
+    from junkdna.difficulty import ExternalInformation, MajorityMinority, level_from_label
+
+    assert level_from_label("data_adequacy", "0.25") == DataAdequacy(0.25)
+    assert level_from_label("data_adequacy", "examples=200") == DataAdequacy(examples=200)
+    assert level_from_label("external_information", "closed-book") == ExternalInformation(
+        mode="closed-book"
+    )
+    label = "majority=['ru', 'vi'],minority=['gu'],minority_examples=10,mode=few-shot"
+    assert level_from_label("majority_minority", label) == MajorityMinority(
+        ("ru", "vi"), ("gu",), minority_examples=10, mode="few-shot"
+    )
+    assert level_from_label("human_model_gap", "any label") == HumanModelGap()
+    assert level_from_label("data_adequacy", "half") is None  # free-form: no parameters
+    assert level_from_label("majority_minority", "zero-shot") is None  # domains unknown
+    assert level_from_label("no_such_setting", "x") is None
+
+
+def test_old_names_are_aliases_with_a_deprecation_warning():
+    from junkdna.difficulty import current_name
+
+    assert current_name("human_model_gap") == "human_model_gap"
+    with pytest.warns(JunkDNADeprecationWarning, match="'across_tasks'.*'human_model_gap'"):
+        assert current_name("across_tasks") == "human_model_gap"
+    with pytest.warns(JunkDNADeprecationWarning, match="'external_information'"):
+        assert current_name("external_info") == "external_information"

@@ -81,13 +81,13 @@ def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
     assert (rep.done, rep.failed) == (38, 0), rep
 
     df = results_table(plan, open_store(study))
-    assert set(df["difficulty"]) == {"data_adequacy", "external_info", "dense_headroom"}
+    assert set(df["difficulty"]) == {"data_adequacy", "external_information", "dense_headroom"}
     paths = build_report(df, tmp_path / "report", {"study": "reduced quickstart"})
     verdict = Path(paths["verdict"]).read_text().strip()
     heads = ("Supported", "Contradicted", "Consistent but not significant", "Not significant",
              "Not testable")  # fmt: skip
     assert verdict.startswith(heads), verdict
     md = (tmp_path / "report" / "report.md").read_text()
-    for setting in ("data_adequacy", "external_info", "dense_headroom"):
+    for setting in ("data_adequacy", "external_information", "dense_headroom"):
         assert setting in md, setting
     assert (tmp_path / "report" / "report.html").is_file()

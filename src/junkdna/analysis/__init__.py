@@ -7,10 +7,11 @@ linear mode connectivity (``junkdna.analysis.lmc``, imports torch), figures and 
 """
 
 from junkdna.analysis.achievable import achievable_sparsity
-from junkdna.analysis.hypothesis import difficulty_points, spearman_permutation, test_hypothesis
+from junkdna.analysis.hypothesis import difficulty_points, test_hypothesis
 from junkdna.analysis.normalize import match_references, normalize, summarize, validate_results
 from junkdna.analysis.pipeline import Analysis, analyze
 from junkdna.analysis.report import build_report
+from junkdna.analysis.stats import spearman_permutation
 
 __all__ = [
     "Analysis",

@@ -6,11 +6,13 @@ Spearman rank correlation between difficulty and achievable sparsity (or normali
 * Points: one per (task, level) curve of an achievable-sparsity table, within a test group
   (``TEST_KEYS``: model, difficulty setting, method, structure, scope, regime) so that one test
   never mixes difficulty measures of different settings or pruning configurations.
-* Difficulty measure of a point: the ``difficulty_value`` column where the study supplies one,
-  otherwise the setting's entry in ``DIFFICULTY_MEASURES`` (e.g. 1 / training fraction for
-  data adequacy); a point without either has no measure and its group is "not testable".
-* p-value: two-sided permutation test of Spearman's rho; exact enumeration of all n! orderings for
-  n <= ``EXACT_MAX_N``, otherwise a seeded Monte Carlo estimate (1 + hits) / (1 + n_perm).
+* Difficulty measure of a point: the ``difficulty_value`` column where the study supplies one
+  (the study export fills it with the setting's measure where one run knows it), otherwise the
+  setting's own ``measure`` (``junkdna.difficulty``) of the level its label names, given the
+  dense reference's score, the human score and the baseline; a point without either has no
+  measure and its group is "not testable".
+* Statistics: ``analysis.stats`` (permutation test of Spearman's rho, sign-flip test); verdicts:
+  ``analysis.verdict``.
 * Two points (settings 2 and 3 have two levels by nature: majority/minority, open/closed book):
   a rank correlation over 2 points is no test, so the achievable-sparsity table tests them on the
   matched runs instead (``paired_signflip``): for each pruning configuration and seed run at both
@@ -18,154 +20,30 @@ Spearman rank correlation between difficulty and achievable sparsity (or normali
   share of the dense model's score above the majority baseline that survives; score / dense when
   a baseline is unknown); the prediction is mean d > 0 (the harder
   level keeps less of its dense score). Pairs match on (sparsity, seed), or on sparsity with the
-  seed means when the two levels share no seed. p: two-sided sign-flip test, exact over all 2^m
-  sign patterns for m <= ``PAIRED_EXACT_MAX`` pairs, otherwise seeded Monte Carlo.
+  seed means when the two levels share no seed.
+
+Setting names are those of ``junkdna.difficulty``; a table with an old name (``ALIASES``) is read
+with a deprecation warning (``with_current_names``).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
+from junkdna.analysis.normalize import with_current_names
+from junkdna.analysis.stats import paired_signflip, spearman_permutation
+from junkdna.analysis.tables import POINT, references_table
+from junkdna.analysis.verdict import ABOVE_BASELINE, NORMALIZED, TARGETS, verdict_sentence
+from junkdna.difficulty import DIFFICULTIES, RunFacts, level_from_label
 from junkdna.errors import JunkDNAError
-from junkdna.registry import Registry
 
-EXACT_MAX_N = 8
-PAIRED_EXACT_MAX = 16
 TEST_KEYS = ("model", "difficulty", "method", "structure", "scope", "regime")
-POINT_KEYS = ("model", "task", "difficulty", "level")
-TARGETS = {"achievable": "achievable sparsity", "auc": "area under the normalized curve"}
-TIE_TOL = 1e-12
-
-# name of a difficulty setting -> (level, dense score, human score, baseline) -> difficulty
-# (larger = harder)
-Measure = Callable[[str, float, float, float], float]
-DIFFICULTY_MEASURES: Registry[tuple[str, Measure]] = Registry("difficulty measure")
-DIFFICULTY_MEASURES.add(
-    "data_adequacy", ("1 / training fraction", lambda lv, d, h, b: 1 / float(lv))
-)
-DIFFICULTY_MEASURES.add(
-    "external_info",
-    (
-        "closed-book (1) vs open-book (0)",
-        lambda lv, d, h, b: {"open-book": 0.0, "closed-book": 1.0}[lv],
-    ),
-)
-DIFFICULTY_MEASURES.add(
-    "across_tasks",
-    (
-        "normalized human-model gap (%)",
-        lambda lv, d, h, b: (h - d) / h * 100 if h else math.nan,
-    ),
-)
-DIFFICULTY_MEASURES.add(
-    "dense_headroom",
-    (
-        "dense error above the baseline (%)",
-        lambda lv, d, h, b: (1 - d) / (1 - b) * 100 if b < 1 else math.nan,
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Correlation:
-    rho: float
-    p_value: float
-    n: int
-    test: str  # "exact", "monte-carlo" or "undefined"
-    n_permutations: int
-    min_p: float  # the smallest p-value this test could report at this n (exact method only)
-    ties_x: int  # number of values sharing a rank with another value
-    ties_y: int
-
-
-def _n_tied(v: np.ndarray) -> int:
-    _, counts = np.unique(np.round(v / TIE_TOL) * TIE_TOL, return_counts=True)
-    return int(counts[counts > 1].sum())
-
-
-def _rho_rows(rx: np.ndarray, ry_perms: np.ndarray) -> np.ndarray:
-    """Pearson correlation of ranks ``rx`` (n,) with each row of ``ry_perms`` (m, n)."""
-    a = rx - rx.mean()
-    b = ry_perms - ry_perms.mean(axis=1, keepdims=True)
-    return (b @ a) / (np.sqrt((a * a).sum()) * np.sqrt((b * b).sum(axis=1)))
-
-
-def spearman_permutation(
-    x, y, *, n_perm: int = 9999, seed: int = 0, exact_max_n: int = EXACT_MAX_N
-) -> Correlation:
-    """Spearman's rho (average ranks for ties) with a two-sided permutation p-value."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise JunkDNAError(f"x and y must be 1-D of equal length, got {x.shape} and {y.shape}")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise JunkDNAError("x and y must be finite")
-    n = len(x)
-    ties = (_n_tied(x), _n_tied(y)) if n else (0, 0)
-    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return Correlation(math.nan, math.nan, n, "undefined", 0, math.nan, *ties)
-    rx, ry = rankdata(x), rankdata(y)
-    rho = float(_rho_rows(rx, ry[None, :])[0])
-    if n <= exact_max_n:
-        perms = np.array(list(itertools.permutations(range(n))))  # (n!, n)
-        null = np.abs(_rho_rows(rx, ry[perms]))
-        p = float(np.mean(null >= abs(rho) - TIE_TOL))
-        min_p = float(np.mean(null >= null.max() - TIE_TOL))
-        return Correlation(rho, p, n, "exact", len(perms), min_p, *ties)
-    rng = np.random.default_rng(seed)
-    perms = rng.permuted(np.tile(ry, (n_perm, 1)), axis=1)  # (n_perm, n)
-    hits = int(np.sum(np.abs(_rho_rows(rx, perms)) >= abs(rho) - TIE_TOL))
-    p = (1 + hits) / (1 + n_perm)
-    return Correlation(rho, p, n, "monte-carlo", n_perm, 1 / (1 + n_perm), *ties)
-
-
-@dataclass(frozen=True)
-class Paired:
-    mean_diff: float  # mean of d = kept(easier) - kept(harder)
-    p_value: float
-    n_pairs: int
-    test: str  # "paired exact", "paired monte-carlo" or "undefined"
-    n_permutations: int
-    min_p: float
-
-
-def paired_signflip(d, *, n_perm: int = 9999, seed: int = 0) -> Paired:
-    """Two-sided sign-flip test of mean(d) = 0 (d: paired differences)."""
-    d = np.asarray(d, dtype=float)
-    m = len(d)
-    if m == 0 or not np.isfinite(d).all():
-        return Paired(math.nan, math.nan, m, "undefined", 0, math.nan)
-    observed = abs(d.mean())
-    if m <= PAIRED_EXACT_MAX:
-        signs = 1 - 2 * ((np.arange(2**m)[:, None] >> np.arange(m)) & 1)  # (2^m, m) of +-1
-        null = np.abs(signs @ d) / m
-        p = float(np.mean(null >= observed - TIE_TOL))
-        min_p = float(np.mean(null >= null.max() - TIE_TOL))
-        return Paired(float(d.mean()), p, m, "paired exact", len(signs), min_p)
-    rng = np.random.default_rng(seed)
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(n_perm, m))
-    hits = int(np.sum(np.abs(signs @ d) / m >= observed - TIE_TOL))
-    return Paired(
-        float(d.mean()),
-        (1 + hits) / (1 + n_perm),
-        m,
-        "paired monte-carlo",
-        n_perm,
-        1 / (1 + n_perm),
-    )
-
-
+POINT_KEYS = tuple(POINT)
 PAIR_KEYS = ("method", "structure", "scope", "sparsity")  # what a pair shares, besides the seed
-
-
-ABOVE_BASELINE = "share of the dense score above the baseline kept"
-NORMALIZED = "normalized score"
 
 
 def paired_differences(
@@ -219,36 +97,32 @@ def paired_differences(
     return d[np.isfinite(d)], "pruning (seed means)", quantity
 
 
+def _measure(row) -> tuple[float, str]:
+    """(difficulty, what it is) of one point: the given value, else its setting's measure."""
+    if np.isfinite(row.difficulty_value):
+        return float(row.difficulty_value), "difficulty_value"
+    if row.difficulty not in DIFFICULTIES:
+        return math.nan, "none"
+    label = DIFFICULTIES.get(row.difficulty).measure_label
+    level = level_from_label(row.difficulty, row.level)
+    facts = RunFacts(dense=row.dense_score, human=row.human_score, baseline=row.baseline)
+    value = None if level is None else level.measure(facts)
+    return (math.nan if value is None else float(value)), label
+
+
 def difficulty_points(achievable: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """Attach a difficulty measure to each achievable-sparsity row, from the dense references of
     ``results`` (a validated table): columns dense_score, baseline, human_score, difficulty_value
     (NaN where unknown) and measure (its description)."""
-    from junkdna.analysis.normalize import is_reference
-
-    refs = results[is_reference(results)]
-    info = refs.groupby(list(POINT_KEYS), dropna=False).agg(
-        dense_score=("score", "mean"),
-        baseline=("baseline", "max"),
-        human_score=("human_score", "max"),
-        given_value=("difficulty_value", "max"),
-    )
-    points = achievable.merge(info.reset_index(), on=list(POINT_KEYS), how="left")
-    values, measures = [], []
-    for row in points.itertuples():
-        if np.isfinite(row.given_value):
-            values.append(float(row.given_value))
-            measures.append("difficulty_value")
-        elif row.difficulty in DIFFICULTY_MEASURES:
-            name, fn = DIFFICULTY_MEASURES.get(row.difficulty)
-            try:
-                values.append(float(fn(row.level, row.dense_score, row.human_score, row.baseline)))
-            except (KeyError, ValueError, TypeError, ZeroDivisionError):
-                values.append(math.nan)
-            measures.append(name)
-        else:
-            values.append(math.nan)
-            measures.append("none")
-    return points.drop(columns="given_value").assign(difficulty_value=values, measure=measures)
+    achievable, results = with_current_names(achievable), with_current_names(results)
+    info = references_table(results)[
+        [*POINT_KEYS, "dense_score", "baseline", "human_score", "difficulty_value"]
+    ]
+    points = achievable.merge(info, on=list(POINT_KEYS), how="left")
+    measured = [_measure(row) for row in points.itertuples()]
+    values = [v for v, _ in measured]
+    measures = [m for _, m in measured]
+    return points.assign(difficulty_value=values, measure=measures)
 
 
 def test_hypothesis(
@@ -369,94 +243,3 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
 
 
 test_hypothesis.__test__ = False  # not a pytest test despite its name
-
-
-def _paired_verdict(t: dict, context: str, tail: str) -> str:
-    quantity = t.get("quantity") or NORMALIZED
-    if t["test"] == "undefined" or not t["n_pairs"]:
-        why = (
-            "a level's dense model scores at or below its baseline, so there is no share above "
-            "the baseline to keep"
-            if t.get("n_at_baseline")
-            else "the two levels share no pruning configuration, so there is no matched run pair"
-        )
-        return f"Not testable ({context}): {why}{tail}"
-    evidence = (
-        f"{t['harder']} (harder) vs {t['easier']}: {quantity} {-t['mean_diff']:+.3f} on average "
-        f"over {t['n_pairs']} run pair(s) sharing {t.get('paired_on', 'pruning')}, two-sided "
-        f"sign-flip p = {t['p_value']:.3g} ({t['test']}, {t['n_permutations']} sign patterns)"
-    )
-    if t["p_value"] < t["alpha"] and t["mean_diff"] > 0:
-        head = "Supported: the harder level keeps less of its dense score under the same sparsity"
-    elif t["p_value"] < t["alpha"]:
-        head = "Contradicted: the harder level keeps more of its dense score"
-    elif t["mean_diff"] > 0 and t["p_value"] < 1:  # p = 1: no sign pattern is less extreme
-        head = "Consistent but not significant: the harder level keeps less of its dense score"
-    else:
-        head = "Not significant: no evidence that the harder level keeps less of its dense score"
-    return f"{head} ({context}; {evidence}){tail}"
-
-
-def _caveats(t: dict) -> list[str]:
-    out = []
-    if t["test"] in ("exact", "paired exact") and t["min_p"] > t["alpha"]:
-        what = "ordering" if t["test"] == "exact" else "sign pattern"
-        n = t["n"] if t["test"] == "exact" else t["n_pairs"]
-        unit = "points" if t["test"] == "exact" else "pair(s)"
-        out.append(
-            f"with {n} {unit} no {what} can reach p < {t['alpha']:g} "
-            f"(smallest attainable p = {t['min_p']:.2g})"
-        )
-    if str(t["test"]).startswith("paired") and t["n_pairs"] > 1:
-        out.append(
-            "pairs that share a seed or a pruning configuration are not independent, so the "
-            "p-value is approximate"
-        )
-    if t["min_seeds"] <= 1:
-        out.append("a single seed per curve, so the values carry no interval")
-    elif t["min_seeds"] < 3:
-        out.append(f"only {t['min_seeds']} seeds per curve")
-    if t["ties_y"]:
-        out.append(f"{t['ties_y']} of {t['n']} {TARGETS[t['target']]} values are tied")
-    if t["n_never_drops"]:
-        out.append(
-            f"{t['n_never_drops']} curve(s) never fell below the threshold, so their achievable "
-            "sparsity is only a lower bound"
-        )
-    if t["n_at_baseline"]:
-        out.append(f"{t['n_at_baseline']} dense model(s) score at or below their baseline")
-    if t["n_without_measure"]:
-        out.append(f"{t['n_without_measure']} curve(s) lack a difficulty measure")
-    return out
-
-
-def verdict_sentence(t: dict) -> str:
-    """One sentence: the finding, its evidence, and its caveats."""
-    what = TARGETS.get(t["target"], t["target"])
-    context = (
-        f"{t.get('model', '?')}, {t.get('difficulty', '?')}, {t.get('method', '?')} "
-        f"{t.get('structure', '?')}, {t.get('regime', '?')} regime"
-    )
-    caveats = _caveats(t)
-    tail = f"; caveats: {'; '.join(caveats)}." if caveats else "."
-    if t.get("target") == "paired normalized":
-        return _paired_verdict(t, context, tail)
-    if t["test"] == "undefined":
-        why = (
-            f"only {t['n']} point(s) with a difficulty measure (at least 3 needed)"
-            if t["n"] < 3
-            else f"the difficulty measure or the {what} is the same for every point"
-        )
-        return f"Not testable ({context}): {why}{tail}"
-    evidence = (
-        f"Spearman rho = {t['rho']:+.2f} between difficulty ({t['measure']}) and {what} over "
-        f"{t['n']} task/level points, two-sided permutation p = {t['p_value']:.3g} "
-        f"({t['test']}, {t['n_permutations']} orderings)"
-    )
-    if t["p_value"] < t["alpha"] and t["rho"] < 0:
-        head = "Supported: harder tasks tolerate less sparsity"
-    elif t["p_value"] < t["alpha"]:
-        head = "Contradicted: harder tasks tolerate more sparsity"
-    else:
-        head = f"Not significant: no evidence that difficulty predicts the {what}"
-    return f"{head} ({context}; {evidence}){tail}"

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from junkdna.difficulty import current_name
 from junkdna.errors import JunkDNAError, unknown
 from junkdna.transfer.regimes import REGIMES, regime_names
 
@@ -90,6 +91,7 @@ def validate_results(results: pd.DataFrame) -> pd.DataFrame:
             raise unknown("regime", regime, regime_names())
     for col in ("run_id", "model", "task", "difficulty", "level", "method", "structure", "metric"):
         df[col] = df[col].astype(str)
+    df = with_current_names(df)
     # None scope would vanish from pandas group keys; "none" keeps it a real group.
     df["scope"] = df["scope"].map(lambda s: "none" if s is None or s != s else str(s))
     df["sparsity"] = df["sparsity"].astype(float)
@@ -108,6 +110,18 @@ def validate_results(results: pd.DataFrame) -> pd.DataFrame:
     if len(done_nan):
         raise JunkDNAError(f"run {done_nan.iloc[0].run_id} is done but its score is not finite")
     return df
+
+
+def with_current_names(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with old setting names in its ``difficulty`` column replaced by the current ones
+    (``junkdna.difficulty.ALIASES``, a deprecation warning for each), so that results tables
+    exported before the rename still read."""
+    if "difficulty" not in table.columns:
+        return table
+    names = {old: current_name(old) for old in table["difficulty"].unique()}
+    if all(old == new for old, new in names.items()):
+        return table
+    return table.assign(difficulty=table["difficulty"].map(names))
 
 
 def is_reference(df: pd.DataFrame) -> pd.Series:

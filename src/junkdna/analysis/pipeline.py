@@ -7,7 +7,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from junkdna.analysis.achievable import achievable_sparsity
-from junkdna.analysis.hypothesis import PAIRED_GROUP, difficulty_points, test_hypothesis
+from junkdna.analysis.hypothesis import (
+    PAIRED_GROUP,
+    difficulty_points,
+    test_hypothesis,
+)
 from junkdna.analysis.normalize import match_references, summarize, validate_results
 from junkdna.analysis.tables import references_table
 
@@ -19,7 +23,7 @@ NO_DATA = (
 
 @dataclass
 class Analysis:
-    results: pd.DataFrame  # validated copy of the input
+    results: pd.DataFrame  # validated copy of the input, with current setting names
     normalized: pd.DataFrame  # one row per normalized run (see normalize.match_references)
     unmatched: pd.DataFrame  # done runs without a usable dense reference, with a reason
     summary: pd.DataFrame  # normalized mean/CI per curve point

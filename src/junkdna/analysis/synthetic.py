@@ -26,7 +26,7 @@ def synthetic_results(
     sparsities: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5),
     seeds: Sequence[int] = (41, 42, 43),
     regimes: Sequence[str] = ("sparse",),
-    difficulty: str = "across_tasks",
+    difficulty: str = "human_model_gap",
     dense_score: float | Mapping[tuple[str, str], float] = 0.8,
     difficulty_value: Mapping[tuple[str, str], float] | None = None,
     baseline: float = 0.5,

@@ -11,13 +11,15 @@ import pandas as pd
 
 from junkdna.analysis.normalize import is_reference
 from junkdna.analysis.plots import is_nm
+from junkdna.difficulty import HumanModelGap, RunFacts
 
 POINT = ["model", "task", "difficulty", "level"]
 
 
 def references_table(results: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, task, difficulty, level) of a validated table: the dense reference's
-    metric, mean score over seeds, seed count, baseline and human score (NaN when unknown)."""
+    metric, mean score over seeds, seed count, baseline, human score and the difficulty_value the
+    study gave (NaN when unknown)."""
     refs = results[is_reference(results)]
     return (
         refs.groupby(POINT, sort=True)
@@ -27,6 +29,7 @@ def references_table(results: pd.DataFrame) -> pd.DataFrame:
             dense_seeds=("seed", "nunique"),
             baseline=("baseline", "max"),
             human_score=("human_score", "max"),
+            difficulty_value=("difficulty_value", "max"),
         )
         .reset_index()
     )
@@ -39,6 +42,12 @@ def _human(human_scores: Mapping | None, task: str, level: str, fallback: float)
         if key in human_scores:
             return float(human_scores[key])
     return fallback
+
+
+def _gap(dense: float, human: float) -> float:
+    # The human_model_gap setting's own measure, for every row: Table 1 shows it for any level.
+    gap = HumanModelGap().measure(RunFacts(dense=dense, human=human))
+    return math.nan if gap is None else gap
 
 
 def _interval(row) -> str:
@@ -59,13 +68,11 @@ def difficulty_table(
 
     Human scores come from ``human_scores`` ({task or (task, level): score}) or else from the
     table's ``human_score`` column."""
-    table = references_table(results)
+    table = references_table(results).drop(columns="difficulty_value")
     table["human_score"] = [
         _human(human_scores, r.task, r.level, r.human_score) for r in table.itertuples()
     ]
-    table["normalized_gap_pct"] = (
-        (table["human_score"] - table["dense_score"]) / table["human_score"] * 100
-    )
+    table["normalized_gap_pct"] = [_gap(r.dense_score, r.human_score) for r in table.itertuples()]
     if achievable is not None and len(achievable):
         ach = achievable[~achievable["structure"].map(is_nm).astype(bool)].copy()
         ach["config"] = (

@@ -138,19 +138,20 @@ def _check_difficulty(exp, where: str) -> None:
         except JunkDNAError as e:
             raise JunkDNAError(f"{where}.difficulty[{k}]: {e}") from None
         labels.append(level_label(d))
-        if obj.name == "human_model_gap":
+        # The setting says what its measure needs; every task must be able to provide it.
+        if obj.needs_human_score:
             for t in exp.tasks:
                 if task_human_score(t) is None:
                     raise JunkDNAError(
-                        f"{where}.difficulty[{k}]: human_model_gap needs a human score, and task "
+                        f"{where}.difficulty[{k}]: {obj.name} needs a human score, and task "
                         f"{t.name!r} has none; give it one (tasks = [{{name = {t.name!r}, "
                         f"human_score = ...}}]) or choose a task that has one"
                     )
-        if obj.name == "dense_headroom":
+        if obj.needs_baseline:
             for t in exp.tasks:
                 if t.difficulty_value is None and not _has_majority_baseline(t):
                     raise JunkDNAError(
-                        f"{where}.difficulty[{k}]: dense_headroom needs the task's majority-class "
+                        f"{where}.difficulty[{k}]: {obj.name} needs the task's majority-class "
                         f"baseline, and task {t.name!r} has none (only offline tasks get one, from "
                         "`junkdna data prepare`); give it a difficulty_value or use an offline task"
                     )

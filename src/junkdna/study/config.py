@@ -31,7 +31,7 @@ class Resources(_Strict):
 
 
 class Calibration(_Strict):
-    """Calibration text for criteria that need activations (Wanda, SparseGPT)."""
+    """Calibration text for methods that need activations (Wanda, SparseGPT)."""
 
     source: str = "default"  # "default" (offline Wikipedia paragraphs) or a .txt/.jsonl file
     nsamples: int = Field(128, ge=1)
@@ -45,7 +45,7 @@ class Pruning(_Strict):
     methods: list[str] = Field(min_length=1)
     structures: list[str] = ["unstructured"]
     sparsities: list[float] | None = None  # required for unstructured; implied by N:M
-    scopes: list[str | None] = [None]  # None = the criterion's default scope
+    scopes: list[str | None] = [None]  # None = the method's default scope
     calibration: Calibration | None = None
     include: list[str] = []
     exclude: list[str] = []

@@ -10,13 +10,11 @@ from typing import Any
 
 import pandas as pd
 
+from junkdna.difficulty import measure_run
 from junkdna.study.plan import Plan
 from junkdna.study.spec import RunSpec
 from junkdna.study.store import Store
 from junkdna.transfer.regimes import REGIMES
-
-# Study setting names whose analysis name differs (the analysis's difficulty-measure registry).
-ANALYSIS_SETTING = {"human_model_gap": "across_tasks", "external_information": "external_info"}
 
 
 def results_table(plan: Plan, store: Store) -> pd.DataFrame:
@@ -45,7 +43,7 @@ def _row(run: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
         "experiment": meta["experiment"],
         "model": cfg["model"],
         "task": cfg["task"]["name"],
-        "difficulty": "none" if setting is None else ANALYSIS_SETTING.get(setting, setting),
+        "difficulty": "none" if setting is None else setting,
         "level": meta["level"],
         "method": "none" if run.pruning is None else run.pruning.method,
         "structure": "none" if pruning is None else pruning["structure"],
@@ -68,28 +66,12 @@ def _row(run: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _adequacy(info: dict[str, Any]) -> float | None:
-    # full / kept training size: less data = larger = harder
-    sample = info.get("data_adequacy") or {}
-    return sample["train_full"] / sample["train_kept"] if sample.get("train_kept") else None
-
-
-def _book(info: dict[str, Any]) -> float | None:
-    mode = ((info.get("difficulty") or {}).get("params") or {}).get("mode")
-    return {"open-book": 0.0, "closed-book": 1.0}.get(mode)
-
-
-# setting name -> the run's task info -> its difficulty measure (larger = harder)
-MEASURED_DIFFICULTY = {"data_adequacy": _adequacy, "external_information": _book}
-
-
 def _difficulty_value(meta: dict[str, Any], task_info: dict[str, Any]) -> float | None:
-    """A value given in the study file, else what the setting itself measures."""
+    """A value given in the study file, else the setting's own measure of the run's level (None
+    where it needs the dense score, which the analysis adds from the dense reference)."""
     if meta.get("difficulty_value") is not None:
         return float(meta["difficulty_value"])
-    setting = (task_info.get("difficulty") or {}).get("name")
-    measure = MEASURED_DIFFICULTY.get(setting)
-    return None if measure is None else measure(task_info)
+    return measure_run(task_info)
 
 
 def status_counts(plan: Plan, store: Store) -> dict[str, Any]:
