@@ -120,6 +120,13 @@ def current_name(name: str) -> str:
     return new
 
 
+def default_label(params: dict[str, Any]) -> str:
+    """A level's label when the study file gives none: its parameters as ``key=value`` pairs
+    joined by commas, sorted, ``None`` values left out (``level_from_label`` reads it back)."""
+    pairs = {k: v for k, v in sorted(params.items()) if v is not None}
+    return ",".join(f"{k}={v}" for k, v in pairs.items()) or "default"
+
+
 def _value(text: str) -> Any:
     try:
         return ast.literal_eval(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from junkdna.difficulty import default_label, from_params
 from junkdna.errors import JunkDNAError, did_you_mean, unknown
 from junkdna.pruning import METHODS, resolve_rule
 from junkdna.pruning.select import Structure
@@ -129,7 +130,6 @@ def task_human_score(task) -> float | None:
 
 
 def _check_difficulty(exp, where: str) -> None:
-    from junkdna.difficulty import from_params
 
     labels = []
     for k, d in enumerate(exp.difficulty):
@@ -173,10 +173,8 @@ def _has_majority_baseline(task) -> bool:
 
 
 def level_label(d) -> str:
-    if d.label is not None:
-        return d.label
-    params = {k: v for k, v in sorted(d.params().items()) if v is not None}
-    return ",".join(f"{k}={v}" for k, v in params.items()) or "default"
+    """A level's name in tables and figures: the study file's ``label``, else its parameters."""
+    return d.label if d.label is not None else default_label(d.params())
 
 
 def _check_regimes_vs_pruning(exp, where: str) -> None:
