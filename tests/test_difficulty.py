@@ -41,6 +41,15 @@ def test_table1_reproduced_exactly():
         "csqa": 18.99,
     }
     assert normalized_gap(80.0, 60.0) == pytest.approx(25.0)
+    # Both printed rows are the inputs (CSQA: human 89.0, RoBERTa-large 72.1).
+    assert PAPER_TABLE1["csqa"] == (89.0, 72.1)
+
+
+def test_registered_human_scores_are_table1s_human_row():
+    from junkdna.tasks.registry import get_spec
+
+    for task, (human, _) in PAPER_TABLE1.items():
+        assert get_spec(task).human.value * 100 == pytest.approx(human), task
 
 
 def test_gap_from_measured_score_uses_the_human_key():
