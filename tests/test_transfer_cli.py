@@ -144,3 +144,36 @@ def test_masks_from_another_model_and_unknown_task(setup, tmp_path, capsys):
         == 2
     )
     assert "no_such_task" in capsys.readouterr().err
+
+
+def test_masks_file_evaluation_only_and_the_run_id_of_a_pruning_point(setup):
+    """--masks takes the masks file as well as its folder; --regime none evaluates the pruned
+    model without training (pruned weights checked at 0); a run pruned here records its method
+    and the id a study gives the same run."""
+    model_dir, data, tmp = setup
+    assert (
+        main(["prune", str(model_dir), "--sparsity", "0.5", "--out", str(tmp / "m"), "--quiet"])
+        == 0
+    )
+    out = tmp / "eval"
+    masks = str(tmp / "m" / "masks.safetensors")
+    assert finetune_cli(model_dir, data, out, "--regime", "none", "--masks", masks) == 0
+    rec = json.loads((out / "metrics.json").read_text())
+    assert rec["invariants"] == {"regime": "none", "pruned_nonzero": 0}
+    assert "train_s" not in rec["timings"] and rec["history"] == []
+    assert "run_id" not in rec  # ready masks are not part of a hashable config
+
+    out = tmp / "here"
+    assert finetune_cli(model_dir, data, out, "--regime", "sparse", "--sparsity", "0.5") == 0
+    rec = json.loads((out / "metrics.json").read_text())
+    assert rec["config"]["pruning"]["method"] == "magnitude"
+    assert rec["config"]["masks_from"] == "pruned here" and rec["timings"]["prune_s"] > 0
+    assert len(rec["run_id"]) == 16
+
+
+def test_the_finetune_api_refuses_a_regime_that_does_not_fine_tune():
+    from junkdna.errors import JunkDNAError
+    from junkdna.transfer import finetune
+
+    with pytest.raises(JunkDNAError, match="does not fine-tune"):
+        finetune(tiny_bert(), tiny_tokenizer(), tiny_task("classification"), "none")

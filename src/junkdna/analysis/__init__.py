@@ -1,6 +1,6 @@
 """Analysis of a study's results table (one row per run; contract in ``normalize.REQUIRED``):
 normalized curves with bootstrap intervals, achievable sparsity and AUC, the hypothesis test,
-linear mode connectivity (``junkdna.analysis.lmc``, imports torch), figures and the report.
+figures (Figure 10 from the LMC results that ``junkdna.study.lmc`` writes) and the report.
 
     from junkdna.analysis import build_report
     build_report(results_df, "out/report", provenance={"study": "studies/quickstart.toml"})

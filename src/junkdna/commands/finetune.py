@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import typing
 from pathlib import Path
@@ -18,10 +19,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "finetune",
         help="fine-tune a (pruned) model under a transfer regime and score it",
         description="Fine-tune MODEL on TASK under one transfer regime (dense, sparse, frozen, "
-        "sparse-to-dense) and write DIR/metrics.json (metrics, invariants, timings, config, "
-        "versions). Masks come from --masks DIR (written by `junkdna prune`) or are made here "
-        "from the pruning options. --seed seeds everything: head init, data order, dropout, "
-        "calibration sampling.",
+        "sparse-to-dense; or none: evaluate without fine-tuning) and write DIR/metrics.json "
+        "(metrics, invariants, timings, config, versions). Masks come from --masks DIR (written "
+        "by `junkdna prune`) or are made here from the pruning options. --seed seeds everything: "
+        "head init, data order, dropout, calibration sampling (a local task file's validation "
+        "hold-out is fixed, the same for every seed).",
     )
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias")
     p.add_argument("--task", required=True, help="a .jsonl/.csv file or a registered task name")
@@ -147,39 +149,28 @@ def spec_from_args(args):
 
 def pruning_point(args):
     """A PruningPoint from the shared pruning flags (checked as a study checks its points)."""
-    from junkdna.pruning import METHODS, resolve_rule
     from junkdna.study.spec import PruningPoint
 
-    method = METHODS.get(args.method)
-    rule = resolve_rule(method, args.sparsity, args.structure, args.scope)
-    calibration = None
-    if method.needs_calibration:
-        calibration = {"source": args.calibration, "nsamples": args.nsamples,
-                       "seqlen": args.seqlen, "seed": args.seed}  # fmt: skip
-    return PruningPoint(
-        method=method.name,
-        structure=str(rule.structure),
-        scope=rule.scope,
-        sparsity=rule.sparsity,
-        calibration=calibration,
-        include=tuple(args.include),
-        exclude=tuple(args.exclude),
-    )
+    calibration = {"source": args.calibration, "nsamples": args.nsamples,
+                   "seqlen": args.seqlen, "seed": args.seed}  # fmt: skip
+    return PruningPoint.resolve(
+        args.method, args.sparsity, args.structure, args.scope, calibration,
+        args.include, args.exclude,
+    )  # fmt: skip
 
 
 def run(args) -> int:
     from junkdna.provenance import versions
     from junkdna.study.run import run_one
+    from junkdna.study.spec import WEIGHTS
 
     spec = spec_from_args(args)
-    record = {
-        "config": {
-            **spec.config,
-            "masks_from": str(args.masks) if args.masks else None,
-        },
-        "run_id": spec.run_id,
-        "versions": versions(),
-    }
+    pruning = None if spec.pruning is None else dataclasses.asdict(spec.pruning)
+    masks_from = str(args.masks) if args.masks else ("pruned here" if pruning else None)
+    config = {**spec.config, "pruning": pruning, "masks_from": masks_from}
+    record = {"config": config, "versions": versions()}
+    if spec.masks_from is None:  # ready masks are not part of the hashed config
+        record["run_id"] = spec.run_id
     try:
         res = run_one(spec)
     except Exception as e:  # recorded, then re-raised (JunkDNAError -> exit code 2)
@@ -189,13 +180,13 @@ def run(args) -> int:
     record["config"]["task"] = {"name": task.name, "head": task.head, "metric": task.metric,
                                 **task.info}  # fmt: skip
     out = {"status": "ok", "metrics": res.metrics, "invariants": res.invariants}
-    out |= {"timings": res.timings, **record}
+    out |= {"timings": {"prune_s": 0.0, **res.timings}, **record}
     out |= {"masks": dict(res.masks.metadata) if res.masks is not None else None}
     out |= {"history": res.history}
     if spec.pruning is not None:
         res.masks.save(args.out / "masks.safetensors")  # reusable with --masks DIR
     if args.save_weights:
-        _save_weights(res.model, args.out / "model.safetensors")
+        _save_weights(res.model, args.out / WEIGHTS)
     _write(args.out, out)
     metric = ", ".join(f"{k}={v:.4f}" for k, v in res.metrics.items())
     seconds = res.timings.get("train_s", res.timings.get("eval_s", 0.0))

@@ -139,7 +139,9 @@ def _study(args, alphas) -> int:
     print("alpha = 0: dense run, alpha = 1: sparse run")
     for name, path in paths.items():
         res, _ = load_result(path)
-        _figure(res, name, path.parent, path.stem)
+        png = path.with_suffix(".png")
+        if not png.is_file() or png.stat().st_mtime < path.stat().st_mtime:  # new or recomputed
+            _figure(res, name, path.parent, path.stem)
         print(f"{name}: loss barrier {res.barrier:.6g} -> {path}")
     print(f"{len(paths)} pair(s); `junkdna report {args.study}` shows them as Figure 10")
     return 0

@@ -27,7 +27,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def add_pruning_arguments(p: argparse.ArgumentParser) -> None:
-    """Shared with commands that prune before doing something else (e.g. finetune)."""
+    """Shared with commands that prune before doing something else (e.g. finetune). The
+    calibration defaults are a study file's (``junkdna.study.config.Calibration``)."""
+    from junkdna.study.config import Calibration
+
+    cal = Calibration()
     p.add_argument("--method", default="magnitude", help="magnitude, wanda or sparsegpt")
     p.add_argument("--sparsity", type=float, default=None, help="fraction removed, in [0, 1)")
     p.add_argument(
@@ -38,13 +42,13 @@ def add_pruning_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude", action="append", default=[], help="regex: never prune these")
     p.add_argument(
         "--calibration",
-        default="default",
+        default=cal.source,
         help="calibration text for wanda/sparsegpt: 'default' (offline Wikipedia paragraphs) "
         "or a .txt/.jsonl file",
     )
-    p.add_argument("--nsamples", type=int, default=128, help="calibration sequences")
-    p.add_argument("--seqlen", type=int, default=512, help="tokens per calibration sequence")
-    p.add_argument("--seed", type=int, default=0, help="calibration sampling seed")
+    p.add_argument("--nsamples", type=int, default=cal.nsamples, help="calibration sequences")
+    p.add_argument("--seqlen", type=int, default=cal.seqlen, help="tokens per calibration sequence")
+    p.add_argument("--seed", type=int, default=cal.seed, help="calibration sampling seed")
 
 
 def prune_from_args(model, tokenizer_name: str, args):

@@ -125,19 +125,16 @@ def prune_calibrated(
     **kwargs: Any,
 ) -> MaskSet:
     """``prune`` with calibration given as settings, for the study runner and the CLI alike:
-    ``calibration`` = {source, nsamples, seqlen, seed} (source: "default" or a text file); the
-    windows are drawn and tokenized here, only for methods that need them."""
+    ``calibration`` = {source, nsamples, seqlen, seed} (source: "default" or a text file; the
+    defaults are ``junkdna.study.config.Calibration``'s); the windows are drawn and tokenized
+    here, only for methods that need them."""
     windows = None
     if METHODS.get(method).needs_calibration:
         from junkdna.pruning.calibration import calibration_from_source
 
-        cal = {
-            "source": "default",
-            "nsamples": 128,
-            "seqlen": 512,
-            "seed": 0,
-            **(calibration or {}),
-        }
+        if not calibration:
+            raise JunkDNAError(f"method {method!r} needs calibration settings")
+        cal = calibration
         windows = calibration_from_source(
             tokenizer, str(cal["source"]), cal["nsamples"], cal["seqlen"], cal["seed"]
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from junkdna.difficulty import default_label, from_params
 from junkdna.errors import JunkDNAError, did_you_mean, unknown
-from junkdna.pruning import METHODS, resolve_rule
+from junkdna.pruning import METHODS
 from junkdna.pruning.select import Structure
 from junkdna.recipe import Recipe
 from junkdna.study.config import Resources
@@ -248,21 +248,14 @@ def pruning_points(block, where: str) -> list[PruningPoint]:
             for scope in block.scopes:
                 if st.is_nm and scope is not None:
                     raise JunkDNAError(f"{where}.scopes: scope does not apply to N:M ({st})")
+                cal = block.calibration.model_dump() if block.calibration else None
                 for s in sparsities:
                     try:
-                        rule = resolve_rule(crit, None if st.is_nm else s, st, scope)
+                        point = PruningPoint.resolve(
+                            crit.name, None if st.is_nm else s, str(st), scope, cal,
+                            block.include, block.exclude,
+                        )  # fmt: skip
                     except JunkDNAError as e:
                         raise JunkDNAError(f"{where}: {e}") from None
-                    cal = block.calibration if crit.needs_calibration else None
-                    points.append(
-                        PruningPoint(
-                            method=crit.name,
-                            structure=str(rule.structure),
-                            scope=rule.scope,
-                            sparsity=rule.sparsity,
-                            calibration=cal.model_dump() if cal else None,
-                            include=tuple(block.include),
-                            exclude=tuple(block.exclude),
-                        )
-                    )
+                    points.append(point)
     return points

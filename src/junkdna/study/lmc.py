@@ -23,13 +23,12 @@ from junkdna.errors import JunkDNAError
 from junkdna.paths import atomic_path, atomic_write_text
 from junkdna.recipe import Recipe
 from junkdna.study.run import load_model_for, load_run_task
-from junkdna.study.spec import RunSpec
+from junkdna.study.spec import WEIGHTS, RunSpec
 from junkdna.transfer.lmc import LMCResult, loss_barrier, run_pair, same_alphas
 from junkdna.transfer.regimes import REGIMES
 
 log = logging.getLogger(__name__)
 LMC_DIR = "lmc"
-WEIGHTS = "model.safetensors"  # what `finetune --save-weights` and a study's runs write
 CONVENTION = "alpha=0: dense (B), alpha=1: sparse (A); theta = alpha*sparse + (1-alpha)*dense"
 FORMAT = 1
 
@@ -112,9 +111,7 @@ class Pair:
 
     @property
     def name(self) -> str:
-        s = self.sparse
-        prune = "" if s.pruning is None else f" {s.pruning.describe()}"
-        return f"{s.model} {s.task_name} [{s.labels.level}] {s.regime}{prune} seed {s.seed}"
+        return self.sparse.describe()
 
 
 def require_saved_weights(plan) -> None:
@@ -129,6 +126,9 @@ def study_pairs(plan, store, regimes=("sparse",)) -> list[Pair]:
     """Finished pairs with saved weights. A study that keeps no weights is an error that says
     how to fix it; so is one with no finished pair."""
     require_saved_weights(plan)
+    for r in regimes:
+        if not REGIMES.get(r).takes_masks():  # unknown names: did-you-mean
+            raise JunkDNAError(f"regime {r!r} runs unpruned; pair a regime that takes masks")
     done = {r["run_id"] for r in store.rows() if r["status"] == "done"}
     # The reference of a fine-tuned lineage: the unpruned run of a regime that fine-tunes and is
     # its own reference (dense transfer).
@@ -222,7 +222,8 @@ def _run_weights(study, run) -> Path:
 
 
 def _recipe(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
-    return recipe.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    # Built anew, so that the overrides are validated like any recipe.
+    return Recipe(**{**recipe.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def load_study_lmc(output: Path, run_ids=None) -> dict[str, LMCResult]:

@@ -1,6 +1,6 @@
 """Masks computed once per mask key and reused across tasks, regimes and seeds.
 
-``<output>/masks/<mask_key>/`` holds ``masks.safetensors`` (and, for criteria that also change the
+``<output>/masks/<mask_key>/`` holds ``masks.safetensors`` (and, for methods that also change the
 kept weights such as SparseGPT, ``weights.safetensors``). Parameter names are stored relative to
 the bare transformer (``encoder.layer.0...`` rather than ``bert.encoder.layer.0...``), so that a
 mask made on a model with one task head fits the same model with another head. A file lock per
@@ -83,9 +83,12 @@ def get_masks(
 
 def load_folder(folder: Path, model: nn.Module):
     """``masks.safetensors`` (and ``weights.safetensors`` where the method reconstructed the kept
-    weights) from a mask-cache folder or ``junkdna prune``'s output, named for ``model``."""
+    weights) from a mask-cache folder or ``junkdna prune``'s output (the folder or its masks
+    file), named for ``model``."""
     from junkdna.errors import JunkDNAError
 
+    if folder.suffix == ".safetensors" and folder.is_file():
+        folder = folder.parent
     path = folder / "masks.safetensors"
     if not path.is_file():
         raise JunkDNAError(

@@ -21,7 +21,7 @@ from typing import Any
 
 from junkdna.study import hooks
 from junkdna.study.run import run_one
-from junkdna.study.spec import RunSpec
+from junkdna.study.spec import WEIGHTS, RunSpec
 
 
 def job_for(spec: RunSpec, output: Path) -> dict[str, Any]:
@@ -94,11 +94,11 @@ def _write_artifacts(spec: RunSpec, output: Path, res, record: dict[str, Any]) -
             try:
                 os.link(cached, stage / "masks.safetensors")
             except OSError:
-                res.masks.save(stage / "masks.safetensors")
+                shutil.copyfile(cached, stage / "masks.safetensors")
         if spec.labels.save_weights:
             from safetensors.torch import save_model
 
-            save_model(res.model, str(stage / "model.safetensors"))
+            save_model(res.model, str(stage / WEIGHTS))
         if final.exists():  # left by an attempt that was killed before it was recorded
             shutil.rmtree(final)
         os.replace(stage, final)

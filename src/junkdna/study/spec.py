@@ -21,6 +21,7 @@ from typing import Any
 
 from junkdna.recipe import Recipe
 
+WEIGHTS = "model.safetensors"  # a run's fine-tuned weights (save_weights / --save-weights)
 RUN_FORMAT = 2  # bump when the meaning of a resolved config changes (new ids for every run)
 # 2: fused AdamW on CPU/CUDA and recipe.group_by_length (2026-11-30): same recipes, other numbers
 
@@ -69,15 +70,31 @@ class PruningPoint:
         }
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any]) -> PruningPoint:
+    def resolve(
+        cls,
+        method: str,
+        sparsity: float | None,
+        structure: str,
+        scope: str | None,
+        calibration: dict[str, Any] | None = None,
+        include=(),
+        exclude=(),
+    ) -> PruningPoint:
+        """The point a study block or the CLI's flags name, resolved and checked: the method's
+        default scope filled in, an N:M structure's sparsity implied, calibration kept only for
+        methods that need it."""
+        from junkdna.pruning import METHODS, resolve_rule
+
+        m = METHODS.get(method)
+        rule = resolve_rule(m, sparsity, structure, scope)
         return cls(
-            method=cfg["criterion"],
-            structure=cfg["structure"],
-            scope=cfg["scope"],
-            sparsity=cfg["sparsity"],
-            calibration=cfg.get("calibration"),
-            include=tuple(cfg.get("include") or ()),
-            exclude=tuple(cfg.get("exclude") or ()),
+            method=m.name,
+            structure=str(rule.structure),
+            scope=rule.scope,
+            sparsity=rule.sparsity,
+            calibration=dict(calibration) if m.needs_calibration and calibration else None,
+            include=tuple(include),
+            exclude=tuple(exclude),
         )
 
     def describe(self) -> str:

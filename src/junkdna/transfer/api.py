@@ -51,6 +51,13 @@ def finetune(
     """
     recipe = recipe or Recipe()
     regime_cls = REGIMES.get(regime)
+    if not regime_cls.finetunes:
+        from junkdna.errors import JunkDNAError
+
+        raise JunkDNAError(
+            f"regime {regime!r} does not fine-tune: evaluate the model with "
+            "junkdna.transfer.evaluate (or junkdna.study.run.run_one, which does both)"
+        )
     get_head(task.head)  # unknown head kind -> did-you-mean error before any work
     t0 = time.perf_counter()
     model.to(recipe.resolved_device())
