@@ -56,6 +56,7 @@ bench: setup
 	$(PY) benchmarks/bench_epoch.py --examples 320 --reps 3 --threads 1
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_sparsegpt.py --model minilm
 	$(PY) benchmarks/bench_qa.py --questions 200 --evidence-words 128 --threads 1
+	$(PY) benchmarks/sim_units.py --studies 1000
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -206,16 +206,19 @@ def test_paired_signflip_exact_p_values_by_hand():
     assert many.test == "paired monte-carlo" and many.p_value == pytest.approx(1 / 1000)
 
 
-def two_level_results(easy_curve, hard_curve, *, hard_seeds=(41, 42)):
+def two_level_results(easy_curve, hard_curve, *, seeds=(41, 42), hard_seeds=None):
     """Data adequacy with two levels (fraction 1.0 easy, 0.1 hard), two pruning methods."""
     parts = []
     for method in ("magnitude", "wanda"):
-        for level, curve, seeds in (("1.0", easy_curve, (41, 42)), ("0.1", hard_curve, hard_seeds)):
+        for level, curve, ss in (
+            ("1.0", easy_curve, seeds),
+            ("0.1", hard_curve, hard_seeds or seeds),
+        ):
             parts.append(
                 synthetic_results(
                     {("t", level): curve},
                     sparsities=(0.2, 0.4),
-                    seeds=seeds,
+                    seeds=ss,
                     difficulty="data_adequacy",
                     method=method,
                 )
@@ -224,38 +227,58 @@ def two_level_results(easy_curve, hard_curve, *, hard_seeds=(41, 42)):
     return df.drop_duplicates("run_id")  # the dense references are shared by both methods
 
 
-def test_two_levels_get_one_paired_test_over_every_pruning_configuration():
+def test_two_levels_get_one_test_over_seeds_each_seed_summarizing_its_curve():
     from junkdna.analysis.pipeline import analyze
 
-    a = analyze(two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s), n_boot=50)
+    six = tuple(range(1, 7))
+    a = analyze(two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s, seeds=six), n_boot=50)
     assert len(a.tests) == 1  # the two per-method "not testable" rows are replaced
-    assert a.auc_tests.empty  # their AUC rows too: the paired test covers the setting
+    assert a.auc_tests.empty  # their AUC rows too: the two-level test covers the setting
     t = a.tests.iloc[0]
-    assert t["method"] == "magnitude, wanda" and t["test"] == "paired exact"
-    # 2 methods x 2 sparsities x 2 seeds = 8 pairs. Dense 0.8, baseline 0.5: kept = (0.8 c - 0.5)
-    # / 0.3, so d = 0.8 (s / 2) / 0.3 = 4 s / 3 -> mean 0.4 over s in {0.2, 0.4}; p = 2 / 256.
-    assert t["n_pairs"] == 8 and t["mean_diff"] == pytest.approx(0.4)
-    assert t["quantity"] == "share of the dense score above the baseline kept"
-    assert t["p_value"] == pytest.approx(2 / 256)
-    assert (t["easier"], t["harder"], t["paired_on"]) == ("1.0", "0.1", "pruning and seed")
+    assert t["method"] == "magnitude, wanda" and t["test"] == "two-level, paired"
+    # Each seed: mean normalized score over 2 methods x sparsities {0.2, 0.4}: easy 1 - 0.3 / 2
+    # = 0.85, hard 1 - 0.3 = 0.7, d = 0.15 on each of 6 seeds; exact sign-flip p = 2 / 64.
+    assert (t["unit"], t["n_units"], t["n_configs"]) == ("seed", 6, 4)
+    assert t["mean_diff"] == pytest.approx(0.15) and t["p_value"] == pytest.approx(2 / 64)
+    assert t["ci_low"] == pytest.approx(0.15) and t["ci_high"] == pytest.approx(0.15)
+    assert t["quantity"] == "normalized score" and t["min_p"] == pytest.approx(2 / 64)
+    assert (t["easier"], t["harder"], t["paired_on"]) == ("1.0", "0.1", "paired")
     assert t["verdict"].startswith("Supported: the harder level keeps less")
     assert a.verdict() == t["verdict"]
-    flipped = analyze(two_level_results(lambda s: 1 - s, lambda s: 1 - s / 2), n_boot=50)
+    flipped = analyze(two_level_results(lambda s: 1 - s, lambda s: 1 - s / 2, seeds=six), n_boot=50)
     assert flipped.tests.iloc[0]["verdict"].startswith("Contradicted")
-    assert flipped.tests.iloc[0]["mean_diff"] == pytest.approx(-0.4)
+    assert flipped.tests.iloc[0]["mean_diff"] == pytest.approx(-0.15)
+    # The secondary quantity: dense 0.8, baseline 0.5, kept = (0.8 c - 0.5) / 0.3, so per seed
+    # d = mean over s in {0.2, 0.4} of 4 s / 3 = 0.4.
+    above = analyze(
+        two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s, seeds=six),
+        n_boot=50,
+        quantity="above-baseline",
+    ).tests.iloc[0]
+    assert above["mean_diff"] == pytest.approx(0.4)
+    assert above["quantity"] == "share of the dense score above the baseline kept"
 
 
-def test_two_levels_without_shared_seeds_pair_on_seed_means():
+def test_two_seeds_cannot_answer_and_the_verdict_says_how_many_would():
+    from junkdna.analysis.pipeline import analyze
+
+    t = analyze(two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s), n_boot=50).tests.iloc[0]
+    assert t["n_units"] == 2 and t["p_value"] == pytest.approx(0.5) and t["min_p"] == 0.5
+    assert t["verdict"].startswith("Cannot answer with this design")
+    assert "2 seed(s) cannot reach p < 0.05 (smallest attainable p = 0.5)" in t["verdict"]
+
+
+def test_two_levels_without_shared_seeds_compare_their_seeds_as_two_groups():
     from junkdna.analysis.pipeline import analyze
 
     a = analyze(
         two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s, hard_seeds=(7, 8)), n_boot=50
     )
     t = a.tests.iloc[0]
-    assert t["paired_on"] == "pruning (seed means)" and t["n_pairs"] == 4
-    assert t["p_value"] == pytest.approx(2 / 16)
-    assert t["verdict"].startswith("Consistent but not significant")
-    assert "smallest attainable p = 0.12" in t["verdict"]
+    assert t["paired_on"] == "unpaired" and t["n_units"] == 4
+    # easy seeds [0.85, 0.85], hard [0.7, 0.7]: of the 6 splits of the 4 seeds, 2 are as extreme
+    assert t["mean_diff"] == pytest.approx(0.15) and t["p_value"] == pytest.approx(2 / 6)
+    assert t["verdict"].startswith("Cannot answer with this design")
 
 
 def test_three_levels_keep_the_rank_correlation():
@@ -290,11 +313,13 @@ def test_dense_headroom_orders_two_tasks_by_what_dense_leaves_above_the_baseline
     assert pts["easy"] == pytest.approx(40.0) and pts["hard"] == pytest.approx(80.0)
     t = a.tests.iloc[0]
     assert (t["easier"], t["harder"]) == ("easy [none]", "hard [none]")
-    assert t["n_pairs"] == 6 and t["p_value"] == pytest.approx(2 / 64)
+    # normalized: easy mean of 1 - s/4 over {0.2, 0.4, 0.6} = 0.9, hard 1 - 0.4 = 0.6
+    assert t["n_units"] == 2 and t["mean_diff"] == pytest.approx(0.3)
+    assert t["measure"] == "dense error above the baseline (%)"
+    assert t["verdict"].startswith("Cannot answer")  # 2 seeds: p >= 0.5
+    t = analyze(df, n_boot=50, quantity="above-baseline").tests.iloc[0]
     # kept: easy (0.8 (1 - s/4) - 0.5) / 0.3 = 1 - 2s/3, hard (0.6 (1 - s) - 0.5) / 0.1 = 1 - 6s
     assert t["mean_diff"] == pytest.approx(np.mean([16 / 3 * s for s in (0.2, 0.4, 0.6)]))
-    assert t["measure"] == "dense error above the baseline (%)"
-    assert t["verdict"].startswith("Supported")
 
 
 def test_two_levels_that_both_collapse_to_their_majority_compare_as_equal():
@@ -313,9 +338,12 @@ def test_two_levels_that_both_collapse_to_their_majority_compare_as_equal():
         )
         for task, b, d in (("easy", 0.55, 0.85), ("hard", 0.35, 0.65))
     ]
-    t = analyze(pd.concat(parts, ignore_index=True), n_boot=50).tests.iloc[0]
+    both = pd.concat(parts, ignore_index=True)
+    t = analyze(both, n_boot=50, quantity="above-baseline").tests.iloc[0]
     assert t["mean_diff"] == pytest.approx(0.0, abs=1e-12) and t["p_value"] == pytest.approx(1.0)
-    assert t["verdict"].startswith("Not significant")
+    # the primary quantity, score / dense, does see a difference here (the paper's measure)
+    t = analyze(both, n_boot=50).tests.iloc[0]
+    assert t["mean_diff"] == pytest.approx(0.55 / 0.85 - 0.35 / 0.65)
 
 
 def test_two_levels_without_a_shared_configuration_say_why():
@@ -335,7 +363,7 @@ def test_two_levels_without_a_shared_configuration_say_why():
 
 
 def test_levels_with_different_recipes_still_pair_and_a_repeated_level_is_averaged():
-    from junkdna.analysis.hypothesis import paired_differences
+    from junkdna.analysis.hypothesis import compare_levels
 
     rows = []
     for level, recipe, kept in (("small", "r6", 0.5), ("full", "r2", 0.8), ("full", "r3", 0.6)):
@@ -343,6 +371,8 @@ def test_levels_with_different_recipes_still_pair_and_a_repeated_level_is_averag
                      "scope": "g", "sparsity": 0.3, "seed": 1, "score": 0.5 + 0.3 * kept,
                      "dense_score": 0.8, "baseline": 0.5, "normalized": 0.0})  # fmt: skip
     df = pd.DataFrame(rows)
-    d, how, quantity = paired_differences(df, {"level": "full"}, {"level": "small"})
-    # full: mean of 0.8 and 0.6 = 0.7 kept; small 0.5 -> one pair, d = 0.2
-    assert d == pytest.approx([0.2]) and how == "pruning and seed"
+    res, how, n = compare_levels(
+        df, {"level": "full"}, {"level": "small"}, quantity="above-baseline"
+    )
+    # full: mean of 0.8 and 0.6 = 0.7 kept; small 0.5 -> one seed, d = 0.2
+    assert res.estimate == pytest.approx(0.2) and (how, n, res.n_units) == ("paired", 1, 1)

@@ -85,7 +85,7 @@ def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
     paths = build_report(df, tmp_path / "report", {"study": "reduced quickstart"})
     verdict = Path(paths["verdict"]).read_text().strip()
     heads = ("Supported", "Contradicted", "Consistent but not significant", "Not significant",
-             "Not testable")  # fmt: skip
+             "Not testable", "Cannot answer")  # fmt: skip
     assert verdict.startswith(heads), verdict
     md = (tmp_path / "report" / "report.md").read_text()
     for setting in ("data_adequacy", "external_information", "dense_headroom"):

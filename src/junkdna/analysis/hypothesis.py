@@ -13,14 +13,18 @@ Spearman rank correlation between difficulty and achievable sparsity (or normali
   measure and its group is "not testable".
 * Statistics: ``analysis.stats`` (permutation test of Spearman's rho, sign-flip test); verdicts:
   ``analysis.verdict``.
-* Two points (settings 2 and 3 have two levels by nature: majority/minority, open/closed book):
-  a rank correlation over 2 points is no test, so the achievable-sparsity table tests them on the
-  matched runs instead (``paired_signflip``): for each pruning configuration and seed run at both
-  levels, d = kept(easier) - kept(harder), kept = (score - baseline) / (dense - baseline) (the
-  share of the dense model's score above the majority baseline that survives; score / dense when
-  a baseline is unknown); the prediction is mean d > 0 (the harder
-  level keeps less of its dense score). Pairs match on (sparsity, seed), or on sparsity with the
-  seed means when the two levels share no seed.
+* Two points (settings 2 and 3 have two levels by nature: majority/minority, open/closed book;
+  and two tasks of setting 4): a rank correlation over 2 points is no test, so the levels are
+  compared on the normalized score (score / dense score of the same lineage, the paper's
+  measure; ``quantity="above-baseline"`` uses the share of the dense score above the majority
+  baseline instead) with the SEED as the unit: each seed's curve at a level becomes one number,
+  its mean over the pruning configurations both levels ran; d = easier - harder per shared seed,
+  tested with an exact two-sided sign-flip over seeds and a Student-t interval (``stats
+  .paired_units``); levels without a shared seed compare their seeds as two groups
+  (``unpaired_units``). The prediction is d > 0 (the harder level keeps less). Pooling the
+  configurations of one seed as if they were independent pairs would inflate false positives.
+  An evaluation-only setting has one "seed" (no fine-tuning): it cannot be tested this way, and
+  the verdict says so; its unit is the evaluated item (not recorded yet).
 
 Setting names are those of ``junkdna.difficulty``; a table with an old name (``ALIASES``) is read
 with a deprecation warning (``with_current_names``).
@@ -35,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from junkdna.analysis.normalize import with_current_names
-from junkdna.analysis.stats import paired_signflip, spearman_permutation
+from junkdna.analysis.stats import UnitTest, paired_units, spearman_permutation, unpaired_units
 from junkdna.analysis.tables import POINT, references_table
 from junkdna.analysis.verdict import ABOVE_BASELINE, NORMALIZED, TARGETS, verdict_sentence
 from junkdna.difficulty import DIFFICULTIES, RunFacts, level_from_label
@@ -46,55 +50,62 @@ POINT_KEYS = tuple(POINT)
 PAIR_KEYS = ("method", "structure", "scope", "sparsity")  # what a pair shares, besides the seed
 
 
-def paired_differences(
-    normalized: pd.DataFrame, easy: dict, hard: dict
-) -> tuple[np.ndarray, str, str]:
-    """d = kept(easy) - kept(hard) per matched run pair. ``easy``/``hard`` are column -> value
-    filters of ``normalized`` (one level's runs each). Runs pair up when they share the pruning
-    configuration (``PAIR_KEYS``) and the seed, or, when the two levels share no seed, the
-    pruning configuration on seed means. Runs of one level that share both (e.g. two recipes)
-    are averaged first.
+QUANTITIES = {"normalized": NORMALIZED, "above-baseline": ABOVE_BASELINE}
 
-    kept = (score - baseline) / (dense - baseline) when both levels have a baseline (and their
-    dense score beats it), else score / dense: two models that both fall to their majority class
-    then compare as 0 and 0, not as baseline_a/dense_a and baseline_b/dense_b. Returns (d, what the
-    pairs share, which quantity)."""
 
-    def rows(where: dict) -> pd.DataFrame:
+def seed_summaries(normalized: pd.DataFrame, where: dict, configs: pd.DataFrame, quantity: str):
+    """One value per seed for the runs of ``where`` (one level): the mean of ``quantity`` over
+    the pruning ``configs`` (``PAIR_KEYS`` rows), i.e. the seed's whole curve in one number (a
+    level run under two recipes is averaged too). A seed must have every configuration."""
+    mask = np.ones(len(normalized), dtype=bool)
+    for k, v in where.items():
+        mask &= (normalized[k] == v).to_numpy()
+    x = normalized[mask].merge(configs, on=list(configs.columns))
+    if quantity == "above-baseline":
+        base = x["baseline"].astype(float)
+        head = x["dense_score"] - base
+        value = ((x["score"] - base) / head).where(head > 0)
+    else:
+        value = x["normalized"]
+    per = x.assign(value=value).groupby([*configs.columns, "seed"], dropna=False)["value"].mean()
+    per = per.reset_index()
+    complete = per.groupby("seed")["value"].count() == len(configs)
+    per = per[per["seed"].isin(complete[complete].index)]
+    return per.groupby("seed")["value"].mean()
+
+
+def compare_levels(
+    normalized: pd.DataFrame,
+    easy: dict,
+    hard: dict,
+    *,
+    quantity: str = "normalized",
+    alpha: float = 0.05,
+    n_perm: int = 9999,
+    seed: int = 0,
+) -> tuple[UnitTest, str, int]:
+    """easier minus harder level, with the seed as the unit (module docstring): returns the test,
+    how the units pair ("paired" on shared seeds or "unpaired") and the number of pruning
+    configurations each seed's summary averages over."""
+    if quantity not in QUANTITIES:
+        raise JunkDNAError(f"unknown quantity {quantity!r}; valid: {', '.join(QUANTITIES)}")
+    on = [k for k in PAIR_KEYS if k in normalized.columns]
+
+    def configs_of(where: dict) -> pd.DataFrame:
         mask = np.ones(len(normalized), dtype=bool)
         for k, v in where.items():
             mask &= (normalized[k] == v).to_numpy()
-        return normalized[mask]
+        return normalized.loc[mask, on].drop_duplicates()
 
-    a, b = rows(easy), rows(hard)
-    if a.empty or b.empty:
-        return np.array([]), "no runs", NORMALIZED
-    above = "baseline" in normalized.columns and all(
-        bool(np.isfinite(x["baseline"].astype(float)).all()) for x in (a, b)
-    )
-
-    def kept(x: pd.DataFrame) -> pd.Series:
-        if not above:
-            return x["normalized"]
-        base = x["baseline"].astype(float)
-        head = x["dense_score"] - base
-        return ((x["score"] - base) / head).where(head > 0)
-
-    quantity = ABOVE_BASELINE if above else NORMALIZED
-    on = [k for k in PAIR_KEYS if k in normalized.columns]
-    # One value per (configuration, seed) and level: a level run under two recipes is averaged,
-    # not paired twice. (The levels' recipes may differ: a small-data level may train longer.)
-    a = a.assign(kept=kept(a)).groupby([*on, "seed"], dropna=False)["kept"].mean().reset_index()
-    b = b.assign(kept=kept(b)).groupby([*on, "seed"], dropna=False)["kept"].mean().reset_index()
-    by_seed = a.merge(b, on=[*on, "seed"], suffixes=("_a", "_b"))
-    if len(by_seed):
-        d = (by_seed["kept_a"] - by_seed["kept_b"]).to_numpy(dtype=float)
-        return d[np.isfinite(d)], "pruning and seed", quantity
-    ma = a.groupby(on, dropna=False)["kept"].mean()
-    mb = b.groupby(on, dropna=False)["kept"].mean()
-    both = ma.index.intersection(mb.index)
-    d = (ma[both] - mb[both]).to_numpy(dtype=float)
-    return d[np.isfinite(d)], "pruning (seed means)", quantity
+    configs = configs_of(easy).merge(configs_of(hard), on=on)  # matched configurations only
+    a = seed_summaries(normalized, easy, configs, quantity)
+    b = seed_summaries(normalized, hard, configs, quantity)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    shared = a.index.intersection(b.index)
+    test = dict(alpha=alpha, n_perm=n_perm, seed=seed)
+    if len(shared):
+        return paired_units((a[shared] - b[shared]).to_numpy(), **test), "paired", len(configs)
+    return unpaired_units(a.to_numpy(), b.to_numpy(), **test), "unpaired", len(configs)
 
 
 def _measure(row) -> tuple[float, str]:
@@ -133,6 +144,7 @@ def test_hypothesis(
     n_perm: int = 9999,
     seed: int = 0,
     normalized: pd.DataFrame | None = None,
+    quantity: str = "normalized",
 ) -> pd.DataFrame:
     """One test per group of ``difficulty_points`` rows; columns: the group keys, the fields of
     ``Correlation``, target, alpha, caveat counts and ``verdict`` (one plain sentence).
@@ -140,7 +152,8 @@ def test_hypothesis(
     With ``normalized`` (``match_references``' table), a setting with exactly two points per model
     and regime gets one paired test over all its pruning configurations instead of its
     per-configuration rows (module docstring); that row's ``test`` starts with "paired" and it
-    has ``mean_diff``, ``n_pairs``, ``easier``, ``harder`` and ``paired_on``."""
+    has ``mean_diff`` with ``ci_low``/``ci_high``, ``unit``, ``n_units``, ``method_p``,
+    ``units_needed``, ``easier``, ``harder`` and ``paired_on``."""
     if target not in TARGETS:
         raise JunkDNAError(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
     keys = [k for k in TEST_KEYS if k in points.columns]
@@ -166,14 +179,16 @@ def test_hypothesis(
     tests = pd.DataFrame(rows)
     if normalized is None or tests.empty:
         return tests
-    return _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, seed)
+    return _pool_two_point_groups(
+        tests, points, normalized, target, alpha, n_perm, seed, quantity
+    )
 
 
 # A two-level comparison pools every pruning configuration of one model, setting and regime.
 PAIRED_GROUP = ("model", "difficulty", "regime")
 
 
-def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, seed):
+def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, seed, quantity):
     """Replace the (untestable) per-configuration rows of two-point settings by one paired test
     over all their pruning configurations (module docstring)."""
     keys = [k for k in PAIRED_GROUP if k in points.columns]
@@ -191,12 +206,15 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
         if (tests.loc[member, "n"] > 2).any():
             continue  # a configuration with more points has a real correlation test
         easy, hard = (r for _, r in levels.sort_values("difficulty_value").iterrows())
-        d, how, quantity = paired_differences(
+        res, pairing, n_configs = compare_levels(
             normalized,
             {**where, "task": easy["task"], "level": easy["level"]},
             {**where, "task": hard["task"], "level": hard["level"]},
+            quantity=quantity,
+            alpha=alpha,
+            n_perm=n_perm,
+            seed=seed,
         )
-        res = paired_signflip(d, n_perm=n_perm, seed=seed)
         members = tests[member]
 
         same_task = easy["task"] == hard["task"]
@@ -214,8 +232,8 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
             "rho": math.nan,
             "p_value": res.p_value,
             "n": 2,
-            "test": res.test,
-            "n_permutations": res.n_permutations,
+            "test": f"two-level, {pairing}",
+            "n_permutations": 0,
             "min_p": res.min_p,
             "ties_x": 0,
             "ties_y": 0,
@@ -227,12 +245,18 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
             "min_seeds": int(members["min_seeds"].min()),
             "n_never_drops": 0,
             "n_at_baseline": int((levels["dense_score"] <= levels["baseline"]).sum()),
-            "mean_diff": res.mean_diff,
-            "n_pairs": res.n_pairs,
+            "mean_diff": res.estimate,
+            "ci_low": res.ci_low,
+            "ci_high": res.ci_high,
+            "unit": res.unit,
+            "n_units": res.n_units,
+            "method_p": res.method,
+            "units_needed": res.units_needed,
+            "n_configs": n_configs,
             "easier": easier,
             "harder": harder,
-            "paired_on": how,
-            "quantity": quantity,
+            "paired_on": pairing,
+            "quantity": QUANTITIES[quantity],
         }
         row["verdict"] = verdict_sentence(row)
         pooled.append(row)

@@ -59,7 +59,7 @@ def _without_paired_groups(auc_tests: pd.DataFrame, tests: pd.DataFrame) -> pd.D
     already covers it, so those rows are dropped."""
     if auc_tests.empty or tests.empty:
         return auc_tests
-    paired = tests[tests["test"].astype(str).str.startswith("paired")]
+    paired = tests[tests["target"] == "paired normalized"]
     keys = [k for k in PAIRED_GROUP if k in auc_tests.columns]
     covered = set(paired[keys].itertuples(index=False, name=None))
     drop = [tuple(r) in covered for r in auc_tests[keys].itertuples(index=False, name=None)]
@@ -76,6 +76,7 @@ def analyze(
     n_perm: int = 9999,
     alpha: float = 0.05,
     seed: int = 0,
+    quantity: str = "normalized",
 ) -> Analysis:
     df = validate_results(results)
     normalized, unmatched = match_references(df)
@@ -83,7 +84,9 @@ def analyze(
     achievable = achievable_sparsity(normalized, epsilon=epsilon, rule=rule, **boot)
     points = difficulty_points(achievable, df)
     test = {"alpha": alpha, "n_perm": n_perm, "seed": seed}
-    tests = test_hypothesis(points, target="achievable", normalized=normalized, **test)
+    tests = test_hypothesis(
+        points, target="achievable", normalized=normalized, quantity=quantity, **test
+    )
     return Analysis(
         results=df,
         normalized=normalized,

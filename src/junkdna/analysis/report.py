@@ -42,7 +42,8 @@ ACHIEVABLE_COLS = [
 ]  # fmt: skip
 TEST_COLS = [
     "model", "difficulty", "method", "structure", "regime", "target",
-    "n", "rho", "mean_diff", "n_pairs", "p_value", "test", "measure", "min_seeds",
+    "n", "rho", "mean_diff", "ci_low", "ci_high", "unit", "n_units", "p_value", "min_p",
+    "units_needed", "test", "measure", "min_seeds",
 ]  # fmt: skip
 FAILED_COLS = ["run_id", "model", "task", "difficulty", "level", "method", "structure",
                "sparsity", "regime", "seed", "error"]  # fmt: skip
@@ -162,14 +163,18 @@ def build_report(
     n_boot: int = 2000,
     n_perm: int = 9999,
     seed: int = 0,
+    quantity: str = "normalized",
 ) -> dict[str, Path]:
     """Analyze ``results`` (the tidy runs table) and write the report under ``out_dir``.
 
     ``provenance``: shown as given (study file, versions, commit, ...). ``lmc``: optional
-    {pair name: LMCResult} for Figure 10. Returns {"html", "markdown", "verdict",
+    {pair name: LMCResult} for Figure 10. ``quantity``: what a two-level test compares,
+    "normalized" (score / dense, the paper's) or "above-baseline". Returns {"html", "markdown", "verdict",
     "figures/<stem>.png" / ".svg", "tables/<name>.csv": path}."""
     out_dir = Path(out_dir)
-    a = analyze(results, epsilon=epsilon, n_boot=n_boot, n_perm=n_perm, seed=seed)
+    a = analyze(
+        results, epsilon=epsilon, n_boot=n_boot, n_perm=n_perm, seed=seed, quantity=quantity
+    )
     tests = pd.concat([a.tests, a.auc_tests])
     verdicts = [a.verdict()] + [v for v in tests.get("verdict", []) if v != a.verdict()]
     paths: dict[str, Path] = {}

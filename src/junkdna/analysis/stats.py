@@ -109,3 +109,118 @@ def paired_signflip(d, *, n_perm: int = 9999, seed: int = 0) -> Paired:
         n_perm,
         1 / (1 + n_perm),
     )
+
+
+# ----------------------------------------------------------------------------- tests over units
+# A verdict is only as good as the unit it treats as independent. The runs of one fine-tuning
+# seed share its data order and head initialization, so a fine-tuned comparison summarizes each
+# seed first and tests across seeds; pooling sparsities or configurations of one seed as pairs
+# inflates false positives (tests/test_analysis_units.py measures both by simulation).
+
+
+@dataclass(frozen=True)
+class UnitTest:
+    unit: str  # what one independent observation is, e.g. "seed"
+    n_units: int  # paired: units both sides share; unpaired: units of both sides together
+    method: str  # how p was computed
+    estimate: float  # mean difference (first - second)
+    ci_low: float  # Student-t interval of the estimate (NaN under 2 units a side)
+    ci_high: float
+    p_value: float  # two-sided
+    min_p: float  # the smallest p this design can report (exact methods)
+    units_needed: int | None  # about how many units the observed effect needs to reach alpha
+
+
+def t_interval(x, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): Student-t interval over independent units; NaN bounds under 2."""
+    from scipy.stats import t as student
+
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if n < 2:
+        return mean, math.nan, math.nan
+    half = float(student.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def _units_needed(effect: float, sd: float, alpha: float, power: float = 0.8) -> int | None:
+    """Units for a two-sided test at ``alpha`` to detect ``effect`` with ``power`` (normal
+    approximation), and at least as many as an exact sign-flip test needs to reach ``alpha`` at
+    all (2 / 2^n <= alpha)."""
+    from scipy.stats import norm
+
+    if not (math.isfinite(effect) and math.isfinite(sd)) or effect == 0 or sd <= 0:
+        return None
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    exact_floor = math.ceil(math.log2(2 / alpha))
+    return max(math.ceil((z * sd / abs(effect)) ** 2), exact_floor)
+
+
+def paired_units(d, *, unit: str = "seed", alpha: float = 0.05, confidence: float = 0.95,
+                 n_perm: int = 9999, seed: int = 0) -> UnitTest:  # fmt: skip
+    """Test of mean(d) = 0 over independent units (d: one paired difference per unit): an exact
+    sign-flip p (``paired_signflip``) and a Student-t interval."""
+    d = np.asarray(d, dtype=float)
+    d = d[np.isfinite(d)]
+    res = paired_signflip(d, n_perm=n_perm, seed=seed)
+    mean, lo, hi = t_interval(d, confidence)
+    sd = float(d.std(ddof=1)) if len(d) > 1 else math.nan
+    method = f"sign-flip over {unit}s ({res.test.removeprefix('paired ')})"
+    if res.test == "undefined":
+        method = "undefined"
+    return UnitTest(unit, len(d), method, mean, lo, hi, res.p_value, res.min_p,
+                    _units_needed(mean, sd, alpha))  # fmt: skip
+
+
+UNPAIRED_EXACT_MAX = 20_000  # label assignments enumerated exactly up to this many
+
+
+def unpaired_units(a, b, *, unit: str = "seed", alpha: float = 0.05, confidence: float = 0.95,
+                   n_perm: int = 9999, seed: int = 0) -> UnitTest:  # fmt: skip
+    """Test of mean(a) = mean(b) for two groups of independent units (no unit in both): a
+    two-sided permutation p of the difference of means (exact over every assignment of the
+    pooled units while there are at most ``UNPAIRED_EXACT_MAX``) and a Welch t interval."""
+    from scipy.stats import t as student
+
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    na, nb = len(a), len(b)
+    if na == 0 or nb == 0:
+        return UnitTest(unit, na + nb, "undefined", math.nan, math.nan, math.nan, math.nan,
+                        math.nan, None)  # fmt: skip
+    diff = float(a.mean() - b.mean())
+    pooled = np.concatenate([a, b])
+    n = na + nb
+    if math.comb(n, na) <= UNPAIRED_EXACT_MAX:
+        picks = np.array(list(itertools.combinations(range(n), na)))  # (C(n, na), na)
+        in_a = np.zeros((len(picks), n), dtype=bool)
+        np.put_along_axis(in_a, picks, True, axis=1)
+        method = f"permutation over {unit}s (exact)"
+    else:
+        rng = np.random.default_rng(seed)
+        in_a = np.zeros((n_perm, n), dtype=bool)
+        for row in in_a:
+            row[rng.choice(n, na, replace=False)] = True
+        method = f"permutation over {unit}s (monte-carlo)"
+    sums = in_a @ pooled
+    null = np.abs(sums / na - (pooled.sum() - sums) / nb)
+    hits = int(np.sum(null >= abs(diff) - TIE_TOL))
+    exact = method.endswith("(exact)")
+    p = hits / len(null) if exact else (1 + hits) / (1 + len(null))
+    min_p = float(np.mean(null >= null.max() - TIE_TOL)) if exact else 1 / (1 + len(null))
+    lo = hi = math.nan
+    sd = math.nan
+    if na > 1 and nb > 1:
+        va, vb = a.var(ddof=1) / na, b.var(ddof=1) / nb
+        se = math.sqrt(va + vb)
+        df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1)) if se > 0 else n - 2
+        half = float(student.ppf(0.5 + confidence / 2, df) * se)
+        lo, hi = diff - half, diff + half
+        sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+    needed = _units_needed(diff, sd * math.sqrt(2), alpha)  # per group, as a paired d's sd
+    return UnitTest(unit, n, method, diff, lo, hi, p, min_p,
+                    None if needed is None else 2 * needed)  # fmt: skip

@@ -3,31 +3,41 @@ caveats (``verdict_sentence`` on a row of ``hypothesis.test_hypothesis``)."""
 
 from __future__ import annotations
 
+from junkdna.transfer.regimes import REGIMES
+
 TARGETS = {"achievable": "achievable sparsity", "auc": "area under the normalized curve"}
-# What a paired test compares (``hypothesis.paired_differences`` says which one it used).
+# What a two-level test compares (``hypothesis.compare_levels``: normalized by default).
 ABOVE_BASELINE = "share of the dense score above the baseline kept"
 NORMALIZED = "normalized score"
 
 
 def _paired_verdict(t: dict, context: str, tail: str) -> str:
     quantity = t.get("quantity") or NORMALIZED
-    if t["test"] == "undefined" or not t["n_pairs"]:
+    if t["method_p"] == "undefined" or not t["n_units"]:
         why = (
             "a level's dense model scores at or below its baseline, so there is no share above "
             "the baseline to keep"
-            if t.get("n_at_baseline")
-            else "the two levels share no pruning configuration, so there is no matched run pair"
+            if t.get("n_at_baseline") and quantity == ABOVE_BASELINE
+            else "the two levels share no pruning configuration run on every seed"
         )
         return f"Not testable ({context}): {why}{tail}"
+    interval = (
+        f", 95% CI [{-t['ci_high']:+.3f}, {-t['ci_low']:+.3f}]"
+        if t["ci_low"] == t["ci_low"]  # not NaN
+        else ""
+    )
     evidence = (
-        f"{t['harder']} (harder) vs {t['easier']}: {quantity} {-t['mean_diff']:+.3f} on average "
-        f"over {t['n_pairs']} run pair(s) sharing {t.get('paired_on', 'pruning')}, two-sided "
-        f"sign-flip p = {t['p_value']:.3g} ({t['test']}, {t['n_permutations']} sign patterns)"
+        f"{t['harder']} (harder) vs {t['easier']}: {quantity} {-t['mean_diff']:+.3f} on average"
+        f"{interval} over {t['n_units']} {t['unit']}(s) ({t['paired_on']}, each {t['unit']} the "
+        f"mean of {t['n_configs']} pruning configuration(s)), two-sided {t['method_p']} "
+        f"p = {t['p_value']:.3g}"
     )
     if t["p_value"] < t["alpha"] and t["mean_diff"] > 0:
         head = "Supported: the harder level keeps less of its dense score under the same sparsity"
     elif t["p_value"] < t["alpha"]:
         head = "Contradicted: the harder level keeps more of its dense score"
+    elif t["min_p"] >= t["alpha"]:
+        head = "Cannot answer with this design (too few units for any p below alpha)"
     elif t["mean_diff"] > 0 and t["p_value"] < 1:  # p = 1: no sign pattern is less extreme
         head = "Consistent but not significant: the harder level keeps less of its dense score"
     else:
@@ -37,19 +47,26 @@ def _paired_verdict(t: dict, context: str, tail: str) -> str:
 
 def _caveats(t: dict) -> list[str]:
     out = []
-    if t["test"] in ("exact", "paired exact") and t["min_p"] > t["alpha"]:
-        what = "ordering" if t["test"] == "exact" else "sign pattern"
-        n = t["n"] if t["test"] == "exact" else t["n_pairs"]
-        unit = "points" if t["test"] == "exact" else "pair(s)"
+    paired = t.get("target") == "paired normalized"
+    if t["test"] == "exact" and t["min_p"] > t["alpha"]:
         out.append(
-            f"with {n} {unit} no {what} can reach p < {t['alpha']:g} "
+            f"with {t['n']} points no ordering can reach p < {t['alpha']:g} "
             f"(smallest attainable p = {t['min_p']:.2g})"
         )
-    if str(t["test"]).startswith("paired") and t["n_pairs"] > 1:
+    if paired and t["n_units"] and t["min_p"] >= t["alpha"]:
+        need = t.get("units_needed")
+        more = f"; the observed effect would need about {need} {t['unit']}s" if need else ""
         out.append(
-            "pairs that share a seed or a pruning configuration are not independent, so the "
-            "p-value is approximate"
+            f"{t['n_units']} {t['unit']}(s) cannot reach p < {t['alpha']:g} (smallest attainable "
+            f"p = {t['min_p']:.2g}){more}"
         )
+    if paired and not REGIMES.get(str(t.get("regime"))).finetunes:
+        out.append(
+            "without fine-tuning there is no seed to vary: the unit of this comparison is the "
+            "evaluated item, which runs do not record yet"
+        )
+    if paired and t["n_units"] and t["n_units"] < 5 and t["min_p"] < t["alpha"]:
+        out.append(f"only {t['n_units']} {t['unit']}s: the interval rests on few units")
     if t["min_seeds"] <= 1:
         out.append("a single seed per curve, so the values carry no interval")
     elif t["min_seeds"] < 3:

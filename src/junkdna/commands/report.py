@@ -14,6 +14,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("study", help="study file (.toml)")
     p.add_argument("--out", type=Path, default=None, help="folder (default: <output>/report)")
     p.add_argument("--epsilon", type=float, default=0.01, help="tolerated normalized loss")
+    p.add_argument(
+        "--normalize",
+        choices=("normalized", "above-baseline"),
+        default="normalized",
+        help="what a two-level test compares: score / dense score (the paper's, default) or the "
+        "share of the dense score above the majority baseline kept",
+    )
     return p
 
 
@@ -50,6 +57,7 @@ def run(args) -> int:
         title=f"junkdna report: {study.name}",
         epsilon=args.epsilon,
         lmc=lmc or None,
+        quantity=args.normalize,
     )
     verdict = paths["verdict"]
     text = verdict.read_text().strip() if isinstance(verdict, Path) else str(verdict)
