@@ -179,9 +179,7 @@ def test_hypothesis(
     tests = pd.DataFrame(rows)
     if normalized is None or tests.empty:
         return tests
-    return _pool_two_point_groups(
-        tests, points, normalized, target, alpha, n_perm, seed, quantity
-    )
+    return _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, seed, quantity)
 
 
 # A two-level comparison pools every pruning configuration of one model, setting and regime.
