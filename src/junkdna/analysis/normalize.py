@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from junkdna.analysis.stats import t_interval
 from junkdna.difficulty import current_name
 from junkdna.errors import JunkDNAError, unknown
 from junkdna.transfer.regimes import REGIMES, regime_names
@@ -51,6 +52,7 @@ OPTIONAL_FLOAT = ("difficulty_value", "baseline", "human_score")
 STATUSES = ("done", "failed")
 MATCH_KEYS = ("model", "task", "difficulty", "level", "seed")
 # One normalized curve = these keys fixed, sparsity varying, seeds as replicates.
+FEW_SEEDS = 5  # fewer seeds than this: the report warns that an interval rests on few units
 CURVE_KEYS = ("model", "task", "difficulty", "level", "method", "structure", "scope", "regime")
 
 
@@ -248,20 +250,20 @@ def summarize(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Mean and bootstrap CI over seeds of ``value`` per curve point (curve keys + sparsity).
+    """Mean and Student-t interval over seeds of ``value`` per curve point (curve keys +
+    sparsity). The seed is the unit (its runs share a fine-tuning lineage); a percentile
+    bootstrap over 2-3 seeds would cover far less than it claims.
 
-    Columns: the curve keys, sparsity, mean, ci_low, ci_high, n_seeds, single_seed (True where the
-    interval collapsed because only one seed was available)."""
+    Columns: the curve keys, sparsity, mean, ci_low, ci_high (NaN with one seed: no interval),
+    n_seeds, single_seed, few_seeds (under ``FEW_SEEDS`` seeds: an interval that rests on few
+    units, and a wide one). ``n_boot`` and ``seed`` are kept for callers; the interval needs
+    neither."""
     keys = [*curve_keys(frame), "sparsity"]
     rows = []
     for key, group in frame.groupby(keys, sort=True, dropna=False):
-        mean, lo, hi = bootstrap_mean_ci(
-            group[value].to_numpy(),
-            confidence=confidence,
-            n_boot=n_boot,
-            rng=group_rng(seed, key),
-        )
-        n = int(group["seed"].nunique())
-        rows.append((*key, mean, lo, hi, n, n == 1))
-    cols = [*keys, "mean", "ci_low", "ci_high", "n_seeds", "single_seed"]
+        per_seed = group.groupby("seed")[value].mean().to_numpy()  # one value per unit
+        mean, lo, hi = t_interval(per_seed, confidence)
+        n = len(per_seed)
+        rows.append((*key, mean, lo, hi, n, n == 1, n < FEW_SEEDS))
+    cols = [*keys, "mean", "ci_low", "ci_high", "n_seeds", "single_seed", "few_seeds"]
     return pd.DataFrame(rows, columns=cols)
