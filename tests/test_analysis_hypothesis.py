@@ -1,6 +1,7 @@
 """The hypothesis test on constructed data whose answer is known."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,14 @@ from junkdna.analysis.normalize import normalize, validate_results
 from junkdna.analysis.stats import paired_signflip, spearman_permutation
 from junkdna.analysis.synthetic import synthetic_results
 from junkdna.errors import JunkDNADeprecationWarning, JunkDNAError
+
+ROLE = re.compile(r"^(Primary test( \(Holm-adjusted p = [^)]*\))?|Exploratory)\. ")
+
+
+def body(verdict: str) -> str:
+    """A verdict without its role ("Primary test (...). " or "Exploratory. ")."""
+    return ROLE.sub("", verdict)
+
 
 NULL_ORDER = [3, 2, 5, 6, 7, 4, 1]  # Spearman rho exactly 0 against 1..7
 
@@ -90,11 +99,11 @@ def test_monotone_study_is_supported_and_reversed_is_contradicted():
     out = test_hypothesis(_study(harder, drops)).iloc[0]
     assert out["rho"] == pytest.approx(-1.0)
     assert out["p_value"] == pytest.approx(2 / math.factorial(7))
-    assert out["verdict"].startswith("Supported: harder tasks tolerate less sparsity")
+    assert body(out["verdict"]).startswith("Supported: harder tasks tolerate less sparsity")
     assert "p = 0.000397" in out["verdict"] and "7 task/level points" in out["verdict"]
     easier = {t: -v for t, v in harder.items()}
     flipped = test_hypothesis(_study(easier, drops)).iloc[0]
-    assert flipped["verdict"].startswith("Contradicted")
+    assert body(flipped["verdict"]).startswith("Contradicted")
 
 
 def test_constructed_null_study_is_not_significant_with_caveats():
@@ -103,7 +112,7 @@ def test_constructed_null_study_is_not_significant_with_caveats():
     drops = {t: 0.05 + 0.1 * r for t, r in zip(tasks, NULL_ORDER, strict=True)}
     out = test_hypothesis(_study(difficulty, drops, seeds=(1,))).iloc[0]
     assert out["rho"] == pytest.approx(0.0, abs=1e-12) and out["p_value"] == pytest.approx(1.0)
-    assert out["verdict"].startswith("Not significant")
+    assert body(out["verdict"]).startswith("Not significant")
     assert "single seed" in out["verdict"]
 
 
@@ -115,7 +124,7 @@ def test_too_few_points_and_ties_are_named():
     assert "no ordering can reach p < 0.05" in out["verdict"]
     assert "never fell below the threshold" in out["verdict"]  # task d never drops
     two = test_hypothesis(_study({"a": 1.0, "b": 2.0}, {"a": 0.5, "b": 0.3})).iloc[0]
-    assert two["verdict"].startswith("Not testable") and "at least 3" in two["verdict"]
+    assert body(two["verdict"]).startswith("Not testable") and "at least 3" in two["verdict"]
     with pytest.raises(JunkDNAError, match="unknown target"):
         test_hypothesis(pts, target="slope")
 
@@ -243,10 +252,10 @@ def test_two_levels_get_one_test_over_seeds_each_seed_summarizing_its_curve():
     assert t["ci_low"] == pytest.approx(0.15) and t["ci_high"] == pytest.approx(0.15)
     assert t["quantity"] == "normalized score" and t["min_p"] == pytest.approx(2 / 64)
     assert (t["easier"], t["harder"], t["paired_on"]) == ("1.0", "0.1", "paired")
-    assert t["verdict"].startswith("Supported: the harder level keeps less")
+    assert body(t["verdict"]).startswith("Supported: the harder level keeps less")
     assert a.verdict() == t["verdict"]
     flipped = analyze(two_level_results(lambda s: 1 - s, lambda s: 1 - s / 2, seeds=six), n_boot=50)
-    assert flipped.tests.iloc[0]["verdict"].startswith("Contradicted")
+    assert body(flipped.tests.iloc[0]["verdict"]).startswith("Contradicted")
     assert flipped.tests.iloc[0]["mean_diff"] == pytest.approx(-0.15)
     # The secondary quantity: dense 0.8, baseline 0.5, kept = (0.8 c - 0.5) / 0.3, so per seed
     # d = mean over s in {0.2, 0.4} of 4 s / 3 = 0.4.
@@ -264,7 +273,7 @@ def test_two_seeds_cannot_answer_and_the_verdict_says_how_many_would():
 
     t = analyze(two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s), n_boot=50).tests.iloc[0]
     assert t["n_units"] == 2 and t["p_value"] == pytest.approx(0.5) and t["min_p"] == 0.5
-    assert t["verdict"].startswith("Cannot answer with this design")
+    assert body(t["verdict"]).startswith("Cannot answer with this design")
     assert "2 seed(s) cannot reach p < 0.05 (smallest attainable p = 0.5)" in t["verdict"]
 
 
@@ -278,7 +287,7 @@ def test_two_levels_without_shared_seeds_compare_their_seeds_as_two_groups():
     assert t["paired_on"] == "unpaired" and t["n_units"] == 4
     # easy seeds [0.85, 0.85], hard [0.7, 0.7]: of the 6 splits of the 4 seeds, 2 are as extreme
     assert t["mean_diff"] == pytest.approx(0.15) and t["p_value"] == pytest.approx(2 / 6)
-    assert t["verdict"].startswith("Cannot answer with this design")
+    assert body(t["verdict"]).startswith("Cannot answer with this design")
 
 
 def test_three_levels_keep_the_rank_correlation():
@@ -316,7 +325,7 @@ def test_dense_headroom_orders_two_tasks_by_what_dense_leaves_above_the_baseline
     # normalized: easy mean of 1 - s/4 over {0.2, 0.4, 0.6} = 0.9, hard 1 - 0.4 = 0.6
     assert t["n_units"] == 2 and t["mean_diff"] == pytest.approx(0.3)
     assert t["measure"] == "dense error above the baseline (%)"
-    assert t["verdict"].startswith("Cannot answer")  # 2 seeds: p >= 0.5
+    assert body(t["verdict"]).startswith("Cannot answer")  # 2 seeds: p >= 0.5
     t = analyze(df, n_boot=50, quantity="above-baseline").tests.iloc[0]
     # kept: easy (0.8 (1 - s/4) - 0.5) / 0.3 = 1 - 2s/3, hard (0.6 (1 - s) - 0.5) / 0.1 = 1 - 6s
     assert t["mean_diff"] == pytest.approx(np.mean([16 / 3 * s for s in (0.2, 0.4, 0.6)]))

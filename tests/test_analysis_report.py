@@ -101,7 +101,10 @@ def test_markdown_leads_with_the_verdict(report):
     verdict = paths["verdict"].read_text().strip()
     assert md[0] == "# Quickstart"
     assert md[2] == f"**Verdict:** {verdict}"
-    assert verdict.split(":")[0] in {"Supported", "Contradicted", "Not significant", "Not testable"}
+    assert verdict.startswith("Primary test")  # the headline is the primary tests, not a pick
+    body = verdict.split(" across settings). ", 1)[-1].removeprefix("Primary test. ")
+    heads = ("Supported", "Contradicted", "Not significant", "Not testable", "Cannot answer")
+    assert body.startswith(heads), body
     assert (
         md.index("## Figures")
         < md.index("## Difficulty table (Table 1)")

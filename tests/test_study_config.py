@@ -194,3 +194,18 @@ def test_run_ids_and_mask_keys_are_those_of_run_format_2():
     assert hashlib.sha256(",".join(ids).encode()).hexdigest()[:16] == "d0cd3c8ceb43a27d"
     keys = sorted({r.mask_key for r in plan.runs if r.mask_key})
     assert keys == ["5754d524e03ead03", "f2bcddde192659b4", "ffdc7873509e7a0d"]
+
+
+@pytest.mark.parametrize(
+    ("primary", "needle"),
+    [
+        ([{"method": "magnitude"}], "name the setting"),
+        ([{"difficulty": "data_adequcy"}], "Did you mean 'data_adequacy'"),
+        ([{"difficulty": "data_adequacy", "metod": "wanda"}], "Did you mean 'method'"),
+        ([{"difficulty": "data_adequacy"}] * 2, "listed twice"),
+    ],
+)
+def test_declared_primary_tests_are_checked(primary, needle):
+    data = study()
+    data["study"]["primary"] = primary
+    assert needle in error_of(data)

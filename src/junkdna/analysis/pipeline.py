@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -13,7 +14,9 @@ from junkdna.analysis.hypothesis import (
     test_hypothesis,
 )
 from junkdna.analysis.normalize import match_references, summarize, validate_results
+from junkdna.analysis.primary import mark_primary
 from junkdna.analysis.tables import references_table
+from junkdna.analysis.verdict import verdict_sentence
 
 NO_DATA = (
     "Not testable: the study has no completed sparse runs with a dense reference, so there is "
@@ -44,14 +47,21 @@ class Analysis:
 
 
 def headline(tests: pd.DataFrame) -> str:
-    """The verdict of the most informative test: testable first, then most points, then the
-    smallest p-value."""
+    """The verdicts of the primary tests (one per setting, chosen without p-values, Holm-adjusted
+    across settings: ``analysis.primary``), in setting order."""
     if tests is None or tests.empty:
         return NO_DATA
-    ranked = tests.assign(
-        _testable=tests["test"] != "undefined", _p=tests["p_value"].fillna(2.0)
-    ).sort_values(["_testable", "n", "_p"], ascending=[False, False, True], kind="stable")
-    return str(ranked["verdict"].iloc[0])
+    primary = tests[tests["primary"]] if "primary" in tests else tests.iloc[:1]
+    return " | ".join(str(v) for v in primary.sort_values("difficulty")["verdict"])
+
+
+def _exploratory(tests: pd.DataFrame) -> pd.DataFrame:
+    """Tests that are never primary (the AUC view of the same question)."""
+    if tests.empty:
+        return tests
+    tests = tests.assign(primary=False, p_adjusted=float("nan"))
+    tests["verdict"] = [verdict_sentence(r) for r in tests.to_dict("records")]
+    return tests
 
 
 def _without_paired_groups(auc_tests: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +87,10 @@ def analyze(
     alpha: float = 0.05,
     seed: int = 0,
     quantity: str = "normalized",
+    primary: Sequence[Mapping[str, str]] = (),
 ) -> Analysis:
+    """``primary``: the study's declared primary tests (``analysis.primary``); settings without
+    one get the default."""
     df = validate_results(results)
     normalized, unmatched = match_references(df)
     boot = {"confidence": confidence, "n_boot": n_boot, "seed": seed}
@@ -87,6 +100,7 @@ def analyze(
     tests = test_hypothesis(
         points, target="achievable", normalized=normalized, quantity=quantity, **test
     )
+    tests = mark_primary(tests, primary)
     return Analysis(
         results=df,
         normalized=normalized,
@@ -97,6 +111,8 @@ def analyze(
         achievable=achievable,
         points=points,
         tests=tests,
-        auc_tests=_without_paired_groups(test_hypothesis(points, target="auc", **test), tests),
+        auc_tests=_exploratory(
+            _without_paired_groups(test_hypothesis(points, target="auc", **test), tests)
+        ),
         epsilon=epsilon,
     )

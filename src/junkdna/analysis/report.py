@@ -43,7 +43,7 @@ ACHIEVABLE_COLS = [
 TEST_COLS = [
     "model", "difficulty", "method", "structure", "regime", "target",
     "n", "rho", "mean_diff", "ci_low", "ci_high", "unit", "n_units", "p_value", "min_p",
-    "units_needed", "test", "measure", "min_seeds",
+    "units_needed", "primary", "p_adjusted", "test", "measure", "min_seeds",
 ]  # fmt: skip
 FAILED_COLS = ["run_id", "model", "task", "difficulty", "level", "method", "structure",
                "sparsity", "regime", "seed", "error"]  # fmt: skip
@@ -164,6 +164,7 @@ def build_report(
     n_perm: int = 9999,
     seed: int = 0,
     quantity: str = "normalized",
+    primary=(),
 ) -> dict[str, Path]:
     """Analyze ``results`` (the tidy runs table) and write the report under ``out_dir``.
 
@@ -173,7 +174,13 @@ def build_report(
     "figures/<stem>.png" / ".svg", "tables/<name>.csv": path}."""
     out_dir = Path(out_dir)
     a = analyze(
-        results, epsilon=epsilon, n_boot=n_boot, n_perm=n_perm, seed=seed, quantity=quantity
+        results,
+        epsilon=epsilon,
+        n_boot=n_boot,
+        n_perm=n_perm,
+        seed=seed,
+        quantity=quantity,
+        primary=primary,
     )
     tests = pd.concat([a.tests, a.auc_tests])
     verdicts = [a.verdict()] + [v for v in tests.get("verdict", []) if v != a.verdict()]

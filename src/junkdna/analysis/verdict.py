@@ -28,13 +28,14 @@ def _paired_verdict(t: dict, context: str, tail: str) -> str:
     )
     evidence = (
         f"{t['harder']} (harder) vs {t['easier']}: {quantity} {-t['mean_diff']:+.3f} on average"
-        f"{interval} over {t['n_units']} {t['unit']}(s) ({t['paired_on']}, each {t['unit']} the "
-        f"mean of {t['n_configs']} pruning configuration(s)), two-sided {t['method_p']} "
+        f"{interval} over {int(t['n_units'])} {t['unit']}(s) ({t['paired_on']}, each {t['unit']} the "
+        f"mean of {int(t['n_configs'])} pruning configuration(s)), two-sided {t['method_p']} "
         f"p = {t['p_value']:.3g}"
     )
-    if t["p_value"] < t["alpha"] and t["mean_diff"] > 0:
+    p = t.get("p_decide", t["p_value"])
+    if p < t["alpha"] and t["mean_diff"] > 0:
         head = "Supported: the harder level keeps less of its dense score under the same sparsity"
-    elif t["p_value"] < t["alpha"]:
+    elif p < t["alpha"]:
         head = "Contradicted: the harder level keeps more of its dense score"
     elif t["min_p"] >= t["alpha"]:
         head = "Cannot answer with this design (too few units for any p below alpha)"
@@ -55,9 +56,13 @@ def _caveats(t: dict) -> list[str]:
         )
     if paired and t["n_units"] and t["min_p"] >= t["alpha"]:
         need = t.get("units_needed")
-        more = f"; the observed effect would need about {need} {t['unit']}s" if need else ""
+        more = (
+            f"; the observed effect would need about {int(need)} {t['unit']}s"
+            if need == need and need
+            else ""
+        )
         out.append(
-            f"{t['n_units']} {t['unit']}(s) cannot reach p < {t['alpha']:g} (smallest attainable "
+            f"{int(t['n_units'])} {t['unit']}(s) cannot reach p < {t['alpha']:g} (smallest attainable "
             f"p = {t['min_p']:.2g}){more}"
         )
     if paired and not REGIMES.get(str(t.get("regime"))).finetunes:
@@ -66,7 +71,7 @@ def _caveats(t: dict) -> list[str]:
             "evaluated item, which runs do not record yet"
         )
     if paired and t["n_units"] and t["n_units"] < 5 and t["min_p"] < t["alpha"]:
-        out.append(f"only {t['n_units']} {t['unit']}s: the interval rests on few units")
+        out.append(f"only {int(t['n_units'])} {t['unit']}s: the interval rests on few units")
     if t["min_seeds"] <= 1:
         out.append("a single seed per curve, so the values carry no interval")
     elif t["min_seeds"] < 3:
@@ -86,7 +91,21 @@ def _caveats(t: dict) -> list[str]:
 
 
 def verdict_sentence(t: dict) -> str:
-    """One sentence: the finding, its evidence, and its caveats."""
+    """One sentence: the finding, its evidence, and its caveats. A row marked by
+    ``primary.mark_primary`` says whether it is a primary test (decided on its Holm-adjusted p)
+    or exploratory."""
+    if "primary" not in t:
+        return _sentence(t)
+    if not t["primary"]:
+        return "Exploratory. " + _sentence(t)
+    adjusted = t.get("p_adjusted")
+    if adjusted is None or adjusted != adjusted:  # NaN: an untestable primary
+        return "Primary test. " + _sentence(t)
+    sentence = _sentence({**t, "p_decide": adjusted})
+    return f"Primary test (Holm-adjusted p = {adjusted:.3g} across settings). {sentence}"
+
+
+def _sentence(t: dict) -> str:
     what = TARGETS.get(t["target"], t["target"])
     context = (
         f"{t.get('model', '?')}, {t.get('difficulty', '?')}, {t.get('method', '?')} "
@@ -108,9 +127,10 @@ def verdict_sentence(t: dict) -> str:
         f"{t['n']} task/level points, two-sided permutation p = {t['p_value']:.3g} "
         f"({t['test']}, {t['n_permutations']} orderings)"
     )
-    if t["p_value"] < t["alpha"] and t["rho"] < 0:
+    p = t.get("p_decide", t["p_value"])
+    if p < t["alpha"] and t["rho"] < 0:
         head = "Supported: harder tasks tolerate less sparsity"
-    elif t["p_value"] < t["alpha"]:
+    elif p < t["alpha"]:
         head = "Contradicted: harder tasks tolerate more sparsity"
     else:
         head = f"Not significant: no evidence that difficulty predicts the {what}"

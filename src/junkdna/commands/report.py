@@ -58,6 +58,7 @@ def run(args) -> int:
         epsilon=args.epsilon,
         lmc=lmc or None,
         quantity=args.normalize,
+        primary=study.spec.study.primary,
     )
     verdict = paths["verdict"]
     text = verdict.read_text().strip() if isinstance(verdict, Path) else str(verdict)

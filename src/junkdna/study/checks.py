@@ -13,7 +13,7 @@ from junkdna.errors import JunkDNAError, did_you_mean, unknown
 from junkdna.pruning import METHODS
 from junkdna.pruning.select import Structure
 from junkdna.recipe import Recipe
-from junkdna.study.config import Resources
+from junkdna.study.config import PRIMARY_KEYS, Resources
 from junkdna.study.spec import PruningPoint
 from junkdna.transfer.regimes import REGIMES, regime_names
 
@@ -29,12 +29,28 @@ def check_study(study) -> None:
     if dup:
         raise JunkDNAError(f"experiment name {dup[0]!r} is used twice; names must be unique")
     _unique(study.spec.study.seeds, "study.seeds")
+    _check_primary(study.spec.study.primary)
     for i, exp in enumerate(study.spec.experiment):
         where = f"experiment[{i}] ({exp.name})"
         try:
             _check_experiment(study, exp, where)
         except JunkDNAError as e:
             raise JunkDNAError(f"{_file(study)}{e}") from None
+
+
+def _check_primary(primary: list[dict[str, str]]) -> None:
+    from junkdna.difficulty import DIFFICULTIES
+
+    for k, spec in enumerate(primary):
+        where = f"study.primary[{k}]"
+        if "difficulty" not in spec:
+            raise JunkDNAError(f"{where}: name the setting, e.g. {{difficulty = 'data_adequacy'}}")
+        if spec["difficulty"] not in DIFFICULTIES:
+            raise unknown(f"{where} difficulty setting", spec["difficulty"], DIFFICULTIES.names())
+        for key in spec:
+            if key != "difficulty" and key not in PRIMARY_KEYS:
+                raise unknown(f"{where} key", key, ["difficulty", *PRIMARY_KEYS])
+    _unique([s.get("difficulty") for s in primary], "study.primary (one per setting)")
 
 
 def _file(study) -> str:

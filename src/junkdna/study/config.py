@@ -119,6 +119,14 @@ class StudyInfo(_Strict):
     description: str = ""
     output: str | None = None  # default: $JUNKDNA_HOME/studies/<name>; relative to the file
     seeds: list[int] = [0]
+    # The primary test of a difficulty setting, declared before the data: {difficulty = NAME}
+    # plus any of model, method, structure, scope, regime naming one test of that setting. The
+    # report Holm-adjusts the primaries across settings; a setting not listed gets its default.
+    primary: list[dict[str, str]] = []
+
+
+# The keys (besides ``difficulty``) that name one test of a setting in ``[study] primary``.
+PRIMARY_KEYS = ("model", "method", "structure", "scope", "regime")
 
 
 class StudyFile(_Strict):
