@@ -154,3 +154,42 @@ def test_nm_panel_orders_patterns_by_sparsity():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2:4", "4:8", "1:4"]
     assert ax.lines[0].get_ydata().tolist() == [0.8, 0.9, 0.6]
+
+
+def test_report_reads_a_results_table_and_writes_every_test_and_curve_as_json(tmp_path, capsys):
+    import json
+
+    from junkdna.analysis.synthetic import synthetic_results
+    from junkdna.cli import main
+
+    df = synthetic_results(
+        {("t", "1.0"): lambda s: 1 - s / 2, ("t", "0.1"): lambda s: 1 - s},
+        difficulty="data_adequacy",
+        seeds=(1, 2, 3, 4, 5, 6),
+    )
+    table = tmp_path / "runs.csv"
+    df.to_csv(table, index=False)
+    out = tmp_path / "summary.json"
+    assert main(["report", str(table), "--json", str(out)]) == 0
+    assert (tmp_path / "runs-report" / "report.html").is_file()
+    body = json.loads(out.read_text())
+    (test,) = body["tests"]
+    keys = {"setting", "primary", "unit", "n_units", "method", "estimate", "ci", "p",
+            "p_adjusted", "min_p", "verdict"}  # fmt: skip
+    assert keys <= set(test) and test["setting"] == "data_adequacy" and test["primary"]
+    # 6 seeds, each the mean of 5 sparsities: easy 1 - 0.3 / 2, hard 1 - 0.3 -> d = 0.15
+    assert (test["unit"], test["n_units"]) == ("seed", 6)
+    assert test["estimate"] == pytest.approx(0.15) and test["p"] == pytest.approx(2 / 64)
+    assert test["p_adjusted"] == pytest.approx(2 / 64)  # one setting: Holm changes nothing
+    assert len(body["curves"]) == 2 * 5
+    curve = body["curves"][0]
+    assert set(curve) == {"model", "task", "difficulty", "level", "method", "structure", "scope",
+                          "regime", "sparsity", "mean", "ci", "n_units"}  # fmt: skip
+    assert curve["n_units"] == 6 and curve["ci"][0] <= curve["mean"] <= curve["ci"][1]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("run_id,score\n1,0.5\n")
+    assert main(["report", str(bad)]) == 2
+    assert "lacks column(s)" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing.parquet")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -165,12 +165,14 @@ def build_report(
     seed: int = 0,
     quantity: str = "normalized",
     primary=(),
+    json_path: str | Path | None = None,
 ) -> dict[str, Path]:
     """Analyze ``results`` (the tidy runs table) and write the report under ``out_dir``.
 
     ``provenance``: shown as given (study file, versions, commit, ...). ``lmc``: optional
     {pair name: LMCResult} for Figure 10. ``quantity``: what a two-level test compares,
-    "normalized" (score / dense, the paper's) or "above-baseline". Returns {"html", "markdown", "verdict",
+    "normalized" (score / dense, the paper's) or "above-baseline". ``json_path``: also write
+    every test and curve point there (``analysis.summary_json``). Returns {"html", "markdown", "verdict",
     "figures/<stem>.png" / ".svg", "tables/<name>.csv": path}."""
     out_dir = Path(out_dir)
     a = analyze(
@@ -208,5 +210,13 @@ def build_report(
     ):
         atomic_write_text(out_dir / name, text)
         paths[key] = out_dir / name
+    if json_path is not None:
+        import json
+
+        from junkdna.analysis.summary_json import analysis_json
+
+        body = analysis_json(tests, a.summary)
+        atomic_write_text(Path(json_path), json.dumps(body, indent=2, allow_nan=False))
+        paths["json"] = Path(json_path)
     _readable(paths)
     return paths

@@ -1,0 +1,72 @@
+"""Every test and every curve point of an analysis as plain JSON (``junkdna report --json``), so
+that a result can be quoted, checked or plotted elsewhere without reading the HTML.
+
+``{"tests": [{setting, primary, unit, n_units, method, estimate, ci: [lo, hi], p, p_adjusted,
+min_p, verdict, ...}], "curves": [{model, task, difficulty, level, method, structure, scope,
+regime, sparsity, mean, ci: [lo, hi], n_units}]}``; a test's ``method`` is its statistical
+method (the pruning it covers is under ``pruning``); ``setting`` is the table's ``difficulty``
+value, ``mean`` the normalized score. A two-level test's ``estimate`` is the easier minus the
+harder level (positive: the hypothesis's direction), a rank test's is Spearman's rho between
+difficulty and achievable sparsity (negative: the hypothesis's direction). A value that does not exist (an interval from one unit, the
+adjusted p of an exploratory test) is ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+CURVE_KEYS = ("model", "task", "difficulty", "level", "method", "structure", "scope", "regime")
+
+
+def _num(x: Any) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _test(t: dict) -> dict[str, Any]:
+    two_level = t.get("target") == "paired normalized"
+    if two_level:
+        unit, n, method, estimate = t["unit"], t["n_units"], t["method_p"], t["mean_diff"]
+        ci = [_num(t.get("ci_low")), _num(t.get("ci_high"))]
+    else:  # a rank correlation across task/level points: no interval for rho
+        unit, n, estimate, ci = "task/level point", t["n"], t["rho"], [None, None]
+        method = f"Spearman rho, permutation ({t['test']})"
+    return {
+        "setting": t["difficulty"],
+        "primary": bool(t.get("primary", False)),
+        "unit": unit,
+        "n_units": None if _num(n) is None else int(n),
+        "method": method,
+        "estimate": _num(estimate),
+        "ci": ci,
+        "p": _num(t["p_value"]),
+        "p_adjusted": _num(t.get("p_adjusted")),
+        "min_p": _num(t.get("min_p")),
+        "verdict": t["verdict"],
+        "target": t["target"],
+        "model": t.get("model"),
+        "regime": t.get("regime"),
+        "pruning": {k: t.get(k) for k in ("method", "structure", "scope")},
+    }
+
+
+def analysis_json(tests: pd.DataFrame, summary: pd.DataFrame) -> dict[str, list[dict]]:
+    out_tests = [_test(t) for t in tests.to_dict("records")]
+    curves = []
+    for row in summary.to_dict("records"):
+        curves.append(
+            {
+                **{k: row[k] for k in CURVE_KEYS},
+                "sparsity": float(row["sparsity"]),
+                "mean": _num(row["mean"]),
+                "ci": [_num(row["ci_low"]), _num(row["ci_high"])],
+                "n_units": int(row["n_seeds"]),
+            }
+        )
+    return {"tests": out_tests, "curves": curves}
