@@ -15,6 +15,7 @@ from junkdna.analysis.hypothesis import (
 )
 from junkdna.analysis.normalize import match_references, summarize, validate_results
 from junkdna.analysis.primary import mark_primary
+from junkdna.analysis.regimes import regime_tests
 from junkdna.analysis.tables import references_table
 from junkdna.analysis.verdict import verdict_sentence
 
@@ -36,6 +37,7 @@ class Analysis:
     points: pd.DataFrame  # achievable rows with their difficulty measure
     tests: pd.DataFrame  # hypothesis tests on achievable sparsity
     auc_tests: pd.DataFrame  # the same on the normalized AUC
+    regime_tests: pd.DataFrame  # the paper's section 5 (analysis.regimes), exploratory
     epsilon: float
 
     @property
@@ -114,5 +116,6 @@ def analyze(
         auc_tests=_exploratory(
             _without_paired_groups(test_hypothesis(points, target="auc", **test), tests)
         ),
+        regime_tests=regime_tests(normalized, alpha),
         epsilon=epsilon,
     )

@@ -186,6 +186,7 @@ def build_report(
     )
     tests = pd.concat([a.tests, a.auc_tests])
     verdicts = [a.verdict()] + [v for v in tests.get("verdict", []) if v != a.verdict()]
+    verdicts += list(a.regime_tests.get("verdict", []))
     paths: dict[str, Path] = {}
 
     figures: dict[str, bytes] = {}
@@ -196,7 +197,7 @@ def build_report(
 
     tables = _sections(a, provenance, lmc, human_scores)
     csvs = {"normalized": a.normalized, "summary": a.summary, "achievable": a.achievable}
-    csvs |= {"hypothesis": tests, "difficulty": tables[0][1]}
+    csvs |= {"hypothesis": tests, "difficulty": tables[0][1], "regimes": a.regime_tests}
     for name, df in csvs.items():
         final = out_dir / "tables" / f"{name}.csv"
         with atomic_path(final) as tmp:

@@ -292,3 +292,14 @@ def bits_equal(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if a.is_floating_point():
         a, b = a.view(ints[a.element_size()]), b.view(ints[b.element_size()])
     return a == b
+
+
+# The paper's section 5 as comparisons between regimes (the analysis tests them; the names live
+# here with the regimes): keeping the pre-trained small weights, even frozen, beats letting the
+# pruned ones regrow, which beats keeping them at 0; and how much of what pruning removed
+# regrowing recovers, (recovering - pruned) / (dense - pruned), with dense = 1 once normalized.
+SECTION5_COMPARISONS: tuple[tuple[str, str], ...] = (
+    ("frozen", "sparse-to-dense"),
+    ("sparse-to-dense", "sparse"),
+)
+RECOVERY: tuple[str, str] = ("sparse-to-dense", "sparse")  # (recovering, pruned)
