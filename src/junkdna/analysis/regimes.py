@@ -74,8 +74,7 @@ def _row(where, comparison, n, estimate, lo, hi, p, min_p, alpha) -> dict:
     context = ", ".join(str(where[k]) for k in ("model", "task", "level", "method", "structure")
                         if k in where)  # fmt: skip
     sentence = (
-        f"Exploratory ({context}): {comparison} = {estimate:+.3f}{interval} over {n} seed(s)"
-        f"{test}."
+        f"Exploratory ({context}): {comparison} = {estimate:+.3f}{interval} over {n} seed(s){test}."
     )
     return {**where, "comparison": comparison, "unit": "seed", "n_units": n,
             "estimate": estimate, "ci_low": lo, "ci_high": hi, "p_value": p, "min_p": min_p,
