@@ -385,3 +385,20 @@ def test_levels_with_different_recipes_still_pair_and_a_repeated_level_is_averag
     )
     # full: mean of 0.8 and 0.6 = 0.7 kept; small 0.5 -> one seed, d = 0.2
     assert res.estimate == pytest.approx(0.2) and (how, n, res.n_units) == ("paired", 1, 1)
+
+
+def test_the_human_model_gap_uses_the_human_scores_own_metric():
+    """QQP's primary metric is F1, its human score (0.804) accuracy: the gap compares accuracy."""
+    df = synthetic_results(
+        {("qqp", "none"): lambda s: 1 - s / 2, ("rte", "none"): lambda s: 1 - s},
+        difficulty="human_model_gap",
+        dense_score={("qqp", "none"): 0.88, ("rte", "none"): 0.84},  # the primary metric
+    )
+    df["human_score"] = df["task"].map({"qqp": 0.804, "rte": 0.936})
+    # QQP's dense accuracy is 0.918 while its F1 is 0.88; RTE's one metric is accuracy
+    df["human_metric_score"] = df["task"].map({"qqp": 0.918, "rte": 0.84})
+    from junkdna.analysis.pipeline import analyze
+
+    pts = analyze(df, n_boot=50).points.drop_duplicates("task").set_index("task")
+    assert pts.loc["qqp", "difficulty_value"] == pytest.approx((0.804 - 0.918) / 0.804 * 100)
+    assert pts.loc["rte", "difficulty_value"] == pytest.approx((0.936 - 0.84) / 0.936 * 100)

@@ -114,11 +114,14 @@ def _measure(row) -> tuple[float, str]:
         return float(row.difficulty_value), "difficulty_value"
     if row.difficulty not in DIFFICULTIES:
         return math.nan, "none"
-    label = DIFFICULTIES.get(row.difficulty).measure_label
+    setting = DIFFICULTIES.get(row.difficulty)
     level = level_from_label(row.difficulty, row.level)
-    facts = RunFacts(dense=row.dense_score, human=row.human_score, baseline=row.baseline)
+    dense = row.dense_score
+    if setting.needs_human_score and np.isfinite(row.human_metric_score):
+        dense = row.human_metric_score  # compared on the human score's own metric
+    facts = RunFacts(dense=dense, human=row.human_score, baseline=row.baseline)
     value = None if level is None else level.measure(facts)
-    return (math.nan if value is None else float(value)), label
+    return (math.nan if value is None else float(value)), setting.measure_label
 
 
 def difficulty_points(achievable: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
@@ -127,7 +130,14 @@ def difficulty_points(achievable: pd.DataFrame, results: pd.DataFrame) -> pd.Dat
     (NaN where unknown) and measure (its description)."""
     achievable, results = with_current_names(achievable), with_current_names(results)
     info = references_table(results)[
-        [*POINT_KEYS, "dense_score", "baseline", "human_score", "difficulty_value"]
+        [
+            *POINT_KEYS,
+            "dense_score",
+            "baseline",
+            "human_score",
+            "human_metric_score",
+            "difficulty_value",
+        ]  # fmt: skip
     ]
     points = achievable.merge(info, on=list(POINT_KEYS), how="left")
     measured = [_measure(row) for row in points.itertuples()]

@@ -48,7 +48,7 @@ REQUIRED = (
     "score",
     "status",
 )
-OPTIONAL_FLOAT = ("difficulty_value", "baseline", "human_score")
+OPTIONAL_FLOAT = ("difficulty_value", "baseline", "human_score", "human_metric_score")
 STATUSES = ("done", "failed")
 MATCH_KEYS = ("model", "task", "difficulty", "level", "seed")
 # One normalized curve = these keys fixed, sparsity varying, seeds as replicates.

@@ -18,8 +18,8 @@ POINT = ["model", "task", "difficulty", "level"]
 
 def references_table(results: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, task, difficulty, level) of a validated table: the dense reference's
-    metric, mean score over seeds, seed count, baseline, human score and the difficulty_value the
-    study gave (NaN when unknown)."""
+    metric, mean score over seeds, seed count, baseline, human score, the mean score on the human
+    score's own metric and the difficulty_value the study gave (NaN when unknown)."""
     refs = results[is_reference(results)]
     return (
         refs.groupby(POINT, sort=True)
@@ -29,6 +29,7 @@ def references_table(results: pd.DataFrame) -> pd.DataFrame:
             dense_seeds=("seed", "nunique"),
             baseline=("baseline", "max"),
             human_score=("human_score", "max"),
+            human_metric_score=("human_metric_score", "mean"),
             difficulty_value=("difficulty_value", "max"),
         )
         .reset_index()
@@ -72,7 +73,11 @@ def difficulty_table(
     table["human_score"] = [
         _human(human_scores, r.task, r.level, r.human_score) for r in table.itertuples()
     ]
-    table["normalized_gap_pct"] = [_gap(r.dense_score, r.human_score) for r in table.itertuples()]
+    table["normalized_gap_pct"] = [
+        _gap(r.human_metric_score if np.isfinite(r.human_metric_score) else r.dense_score,
+             r.human_score)
+        for r in table.itertuples()
+    ]  # fmt: skip
     if achievable is not None and len(achievable):
         ach = achievable[~achievable["structure"].map(is_nm).astype(bool)].copy()
         ach["config"] = (

@@ -26,7 +26,7 @@ def results_table(plan: Plan, store: Store) -> pd.DataFrame:
 COLUMNS = [
     "run_id", "experiment", "model", "task", "difficulty", "level", "method", "structure",
     "scope", "sparsity", "regime", "seed", "metric", "score", "status", "difficulty_value",
-    "baseline", "human_score", "recipe", "metrics", "mask_key", "error", "git_commit", "finished",
+    "baseline", "human_score", "human_metric_score", "recipe", "metrics", "mask_key", "error", "git_commit", "finished",
 ]  # fmt: skip
 
 
@@ -57,6 +57,8 @@ def _row(run: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
         "difficulty_value": _difficulty_value(meta, task_info),
         "baseline": (task_info.get("majority_baseline") or {}).get("validation"),
         "human_score": meta.get("human_score") or (task_info.get("human") or {}).get("value"),
+        # The run's score on the human score's own metric (QQP: accuracy, not its primary F1).
+        "human_metric_score": metrics.get((task_info.get("human") or {}).get("key") or primary),
         "recipe": json.dumps(recipe, sort_keys=True),
         "metrics": json.dumps(metrics, sort_keys=True),
         "mask_key": run.mask_key,
