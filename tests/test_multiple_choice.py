@@ -210,3 +210,23 @@ def test_study_check_accepts_the_hub_multiple_choice_tasks():
 
     for name in ("csqa", "winogrande"):
         check_task(None, Task(name=name), ["dense", "sparse", "none"], "experiment[0]")
+
+
+def test_a_choice_tasks_baseline_is_chance_not_the_most_frequent_answer(tmp_path):
+    """Every run of a choice task records chance, 1/k, as its baseline (here k = 3 and 4)."""
+    import json
+
+    from junkdna.recipe import Recipe
+    from junkdna.study.run import load_run_task
+    from junkdna.study.spec import RunSpec
+
+    rows = [{"q": f"q{i}", "choices": ["a", "b", "c"] + (["d"] if i % 2 else []), "label": 0}
+            for i in range(20)]  # fmt: skip
+    data = tmp_path / "mc.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = {"name": "mc", "file": str(data), "text_fields": ["q"], "head": "multiple-choice",
+            "choices_field": "choices"}  # fmt: skip
+    loaded = load_run_task(RunSpec("m", task, "dense", Recipe()))
+    ks = [len(c) for c in loaded.validation["choices"]]
+    assert loaded.info["chance"] == pytest.approx(sum(1 / k for k in ks) / len(ks))
+    assert 1 / 4 <= loaded.info["chance"] <= 1 / 3

@@ -94,7 +94,7 @@ def test_external_information_applies_and_records():
     assert op.validation["prompt"][0].startswith("Passage: fact")
     assert op.validation["prompt"][0].count("fact") == 2  # 3 words: "fact i fact"
     assert all(p.startswith("Question:") for p in cl.validation["prompt"])
-    assert op.info["chance"] == 0.25
+    assert "chance" not in op.info  # a run's baseline: junkdna.study.run records it for any task
     assert op.info["difficulty"] == {
         "name": "external_information",
         "setting": 3,

@@ -77,9 +77,6 @@ class ExternalInformation(Difficulty):
             pick = np.random.default_rng(QA_SAMPLE_SEED).permutation(len(validation))
             validation = validation.select(sorted(pick[: self.questions].tolist()))
         info = {"external_information": {"questions": len(validation)}}
-        if task.choices_field:
-            n_choices = [len(c) for c in validation[task.choices_field]]
-            info["chance"] = float(sum(1 / k for k in n_choices) / len(n_choices))
         return self.record(
             task,
             seed,

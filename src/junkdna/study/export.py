@@ -55,7 +55,9 @@ def _row(run: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
         "score": metrics.get(primary) if primary else float("nan"),
         "status": rec["status"],
         "difficulty_value": _difficulty_value(meta, task_info),
-        "baseline": (task_info.get("majority_baseline") or {}).get("validation"),
+        # Chance for a choice task (1/k), else the majority class of the scored rows.
+        "baseline": task_info.get("chance")
+        or (task_info.get("majority_baseline") or {}).get("validation"),
         "human_score": meta.get("human_score") or (task_info.get("human") or {}).get("value"),
         # The run's score on the human score's own metric (QQP: accuracy, not its primary F1).
         "human_metric_score": metrics.get((task_info.get("human") or {}).get("key") or primary),

@@ -127,7 +127,16 @@ def load_run_task(spec: RunSpec):
         # The first N rows: the same evaluation set for every run of the task.
         task = dataclasses.replace(task, validation=task.validation.select(range(cap)))
         task = _majority_on_scored_rows(task)
-    return task
+    return _with_chance(task)
+
+
+def _with_chance(task):
+    """A choice task's baseline is chance, 1/k for k choices (averaged over the scored rows), not
+    the most frequent answer position: recorded as ``info["chance"]``, which the export prefers."""
+    if not task.choices_field or not len(task.validation):
+        return task
+    ks = [len(c) for c in task.validation[task.choices_field]]
+    return dataclasses.replace(task, info={**task.info, "chance": sum(1 / k for k in ks) / len(ks)})
 
 
 def _majority_on_scored_rows(task):
