@@ -274,7 +274,10 @@ def test_two_seeds_cannot_answer_and_the_verdict_says_how_many_would():
     t = analyze(two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s), n_boot=50).tests.iloc[0]
     assert t["n_units"] == 2 and t["p_value"] == pytest.approx(0.5) and t["min_p"] == 0.5
     assert body(t["verdict"]).startswith("Cannot answer with this design")
-    assert "2 seed(s) cannot reach p < 0.05 (smallest attainable p = 0.5)" in t["verdict"]
+    assert (
+        "2 seed(s) cannot reach p < 0.05 (smallest attainable p = 0.5, Holm across 1 settings)"
+        in t["verdict"]
+    )
 
 
 def test_two_levels_without_shared_seeds_compare_their_seeds_as_two_groups():

@@ -81,3 +81,27 @@ def test_a_declared_primary_wins_and_a_wrong_one_is_an_error():
     with pytest.raises(JunkDNAError, match="matches none"):
         mark_primary(make_tests([0.01, 0.5, 0.02]), [{"difficulty": "data_adequacy",
                                                        "method": "sparsegpt"}])  # fmt: skip
+
+
+def test_primaries_are_judged_on_what_they_can_reach_after_the_adjustment():
+    """3 settings x 6 seeds: each test alone can reach 2/64 = 0.031, but Holm over 3 primaries
+    can reach 3 x 0.031 = 0.094 at best: no primary can pass, and the verdicts say so."""
+    t = make_tests([0.031, 0.5, 0.031])
+    t = pd.concat([t, t.iloc[[2]].assign(difficulty="external_information")], ignore_index=True)
+    t = t.assign(min_p=2 / 64, target="paired normalized", regime="sparse", mean_diff=0.1,
+                 ci_low=0.05, ci_high=0.15, unit="seed", n_units=6, method_p="sign-flip",
+                 n_configs=4, easier="a", harder="b", paired_on="paired", quantity="x",
+                 units_needed=6)  # fmt: skip
+    out = mark_primary(t)
+    prim = out[out["primary"]]
+    assert len(prim) == 3 and prim["min_p_adjusted"].tolist() == pytest.approx([3 * 2 / 64] * 3)
+    assert all("Cannot answer" in v for v in prim["verdict"])
+
+
+def test_an_evaluation_only_setting_is_not_testable_over_seeds():
+    t = make_tests([0.031, 0.5, 0.031]).assign(
+        target="paired normalized", regime="none", mean_diff=0.1, ci_low=0.1, ci_high=0.1,
+        unit="seed", n_units=6, method_p="sign-flip", n_configs=4, easier="a", harder="b",
+        paired_on="paired", quantity="x", units_needed=6)  # fmt: skip
+    verdicts = mark_primary(t)["verdict"]
+    assert all("Not testable" in v and "evaluated item" in v for v in verdicts)

@@ -53,3 +53,15 @@ def test_two_seeds_say_they_cannot_reach_significance_and_missing_regimes_are_sk
     row = t[t["comparison"].str.startswith("sparse-to-dense")].iloc[0]
     assert "cannot reach p < 0.05 with 2 seed(s)" in row["verdict"]
     assert regime_tests(normalized_table({"sparse": 0.8})).empty
+
+
+def test_a_seed_missing_a_run_is_left_out_rather_than_shifting_its_mean():
+    df = normalized_table({"sparse-to-dense": 0.9, "sparse": 0.9}, sparsities=(0.2, 0.5))
+    # the same curve under both regimes, but seeds 1-3 lack their sparse run at 0.5 (where the
+    # curve would be lower): averaging what is left would invent a difference
+    df.loc[df["regime"].eq("sparse") & df["sparsity"].eq(0.2), "normalized"] = 0.95
+    df.loc[df["regime"].eq("sparse-to-dense") & df["sparsity"].eq(0.2), "normalized"] = 0.95
+    gone = df["regime"].eq("sparse") & df["sparsity"].eq(0.5) & df["seed"].isin([1, 2, 3])
+    t = regime_tests(df[~gone]).set_index("comparison")
+    row = t.loc["sparse-to-dense - sparse (normalized score)"]
+    assert row["n_units"] == 3 and row["estimate"] == pytest.approx(0.0)

@@ -32,6 +32,7 @@ with a deprecation warning (``with_current_names``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict
 
@@ -44,6 +45,7 @@ from junkdna.analysis.tables import POINT, references_table
 from junkdna.analysis.verdict import ABOVE_BASELINE, NORMALIZED, TARGETS, verdict_sentence
 from junkdna.difficulty import DIFFICULTIES, RunFacts, level_from_label
 from junkdna.errors import JunkDNAError
+from junkdna.transfer.regimes import REGIMES
 
 TEST_KEYS = ("model", "difficulty", "method", "structure", "scope", "regime")
 POINT_KEYS = tuple(POINT)
@@ -223,6 +225,11 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
             n_perm=n_perm,
             seed=seed,
         )
+        if not REGIMES.get(str(where.get("regime"))).finetunes:
+            # Evaluation only: every "seed" repeats one evaluation, so seeds are no units and
+            # there is no p to report (the unit is the evaluated item; see the module docstring).
+            res = dataclasses.replace(res, p_value=math.nan, min_p=math.nan, method="undefined",
+                                      ci_low=math.nan, ci_high=math.nan)  # fmt: skip
         members = tests[member]
 
         same_task = easy["task"] == hard["task"]

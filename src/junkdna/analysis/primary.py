@@ -71,5 +71,11 @@ def mark_primary(tests: pd.DataFrame, declared: Sequence[Mapping[str, str]] = ()
     adjusted = holm(tests.loc[primary, "p_value"].tolist())
     tests["p_adjusted"] = math.nan
     tests.loc[primary, "p_adjusted"] = adjusted
+    # What a primary can reach after the adjustment: at best m x its smallest p (Holm's first
+    # step), so "cannot answer" and the units an effect needs are judged at alpha / m.
+    m = int(np.isfinite(tests.loc[primary, "p_value"]).sum())
+    tests["n_primary"] = m
+    tests["min_p_adjusted"] = math.nan
+    tests.loc[primary, "min_p_adjusted"] = (tests.loc[primary, "min_p"] * max(m, 1)).clip(upper=1)
     tests["verdict"] = [verdict_sentence(row) for row in tests.to_dict("records")]
     return tests

@@ -33,6 +33,11 @@ def _per_seed(group: pd.DataFrame, regimes: tuple[str, ...]) -> pd.DataFrame:
         s = set(runs.loc[runs["regime"] == r, "sparsity"])
         shared = s if shared is None else shared & s
     runs = runs[runs["sparsity"].isin(shared or set())]
+    # A seed counts only with every shared sparsity under every regime: a missing run would
+    # otherwise shift that seed's mean.
+    counts = runs.groupby(["seed", "regime"])["sparsity"].nunique().unstack()
+    complete = counts.index[(counts.reindex(columns=list(regimes)) == len(shared or ())).all(1)]
+    runs = runs[runs["seed"].isin(complete)]
     table = runs.pivot_table(index="seed", columns="regime", values="normalized", aggfunc="mean")
     return table.dropna()
 
@@ -61,8 +66,12 @@ def regime_tests(normalized: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             ratio = ((seeds[up] - seeds[down]) / lost).where(lost > 0).dropna()
             if len(ratio):
                 mean, lo, hi = t_interval(ratio.to_numpy())
-                rows.append(_row(where, f"recovery ({up} - {down}) / (dense - {down})",
-                                 len(ratio), mean, lo, hi, math.nan, math.nan, alpha))  # fmt: skip
+                name = f"recovery ({up} - {down}) / (dense - {down})"
+                dropped = len(seeds) - len(ratio)
+                if dropped:  # pruning cost those seeds nothing: there is nothing to recover
+                    name += f" ({dropped} seed(s) without a loss left out)"
+                rows.append(_row(where, name, len(ratio), mean, lo, hi, math.nan, math.nan,
+                                 alpha))  # fmt: skip
     return pd.DataFrame(rows)
 
 

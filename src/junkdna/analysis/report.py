@@ -216,7 +216,7 @@ def build_report(
 
         from junkdna.analysis.summary_json import analysis_json
 
-        body = analysis_json(tests, a.summary)
+        body = analysis_json(tests, a.summary, a.regime_tests)
         atomic_write_text(Path(json_path), json.dumps(body, indent=2, allow_nan=False))
         paths["json"] = Path(json_path)
     _readable(paths)

@@ -56,8 +56,33 @@ def _test(t: dict) -> dict[str, Any]:
     }
 
 
-def analysis_json(tests: pd.DataFrame, summary: pd.DataFrame) -> dict[str, list[dict]]:
+def _section5(t: dict) -> dict[str, Any]:
+    return {
+        "setting": t["difficulty"],
+        "primary": False,
+        "unit": t["unit"],
+        "n_units": int(t["n_units"]),
+        "method": "sign-flip over seeds" if _num(t["p_value"]) is not None else "t interval",
+        "estimate": _num(t["estimate"]),
+        "ci": [_num(t["ci_low"]), _num(t["ci_high"])],
+        "p": _num(t["p_value"]),
+        "p_adjusted": None,
+        "min_p": _num(t["min_p"]),
+        "verdict": t["verdict"],
+        "target": t["comparison"],
+        "model": t.get("model"),
+        "task": t.get("task"),
+        "level": t.get("level"),
+        "pruning": {k: t.get(k) for k in ("method", "structure", "scope")},
+    }
+
+
+def analysis_json(
+    tests: pd.DataFrame, summary: pd.DataFrame, regime_tests: pd.DataFrame | None = None
+) -> dict[str, list[dict]]:
     out_tests = [_test(t) for t in tests.to_dict("records")]
+    if regime_tests is not None and not regime_tests.empty:  # the paper's section 5, exploratory
+        out_tests += [_section5(t) for t in regime_tests.to_dict("records")]
     curves = []
     for row in summary.to_dict("records"):
         curves.append(

@@ -11,8 +11,20 @@ ABOVE_BASELINE = "share of the dense score above the baseline kept"
 NORMALIZED = "normalized score"
 
 
+def _attainable(t: dict) -> float:
+    """The smallest p the test can reach, after Holm's adjustment for a primary test."""
+    adjusted = t.get("min_p_adjusted")
+    return adjusted if t.get("primary") and adjusted == adjusted else t["min_p"]
+
+
 def _paired_verdict(t: dict, context: str, tail: str) -> str:
     quantity = t.get("quantity") or NORMALIZED
+    if not REGIMES.get(str(t.get("regime"))).finetunes:
+        return (
+            f"Not testable ({context}): without fine-tuning every seed repeats the same "
+            "evaluation, so seeds are no units; the unit is the evaluated item, which runs do not "
+            f"record yet{tail}"
+        )
     if t["method_p"] == "undefined" or not t["n_units"]:
         why = (
             "a level's dense model scores at or below its baseline, so there is no share above "
@@ -28,19 +40,22 @@ def _paired_verdict(t: dict, context: str, tail: str) -> str:
     )
     evidence = (
         f"{t['harder']} (harder) vs {t['easier']}: {quantity} {-t['mean_diff']:+.3f} on average"
-        f"{interval} over {int(t['n_units'])} {t['unit']}(s) ({t['paired_on']}, each {t['unit']} the "
-        f"mean of {int(t['n_configs'])} pruning configuration(s)), two-sided {t['method_p']} "
-        f"p = {t['p_value']:.3g}"
+        f"{interval} over {int(t['n_units'])} {t['unit']}(s) ({t['paired_on']}, each {t['unit']} "
+        f"the mean of {int(t['n_configs'])} pruning configuration(s)), two-sided "
+        f"{t['method_p']} p = {t['p_value']:.3g}"
     )
     p = t.get("p_decide", t["p_value"])
     if p < t["alpha"] and t["mean_diff"] > 0:
         head = "Supported: the harder level keeps less of its dense score under the same sparsity"
     elif p < t["alpha"]:
         head = "Contradicted: the harder level keeps more of its dense score"
-    elif t["min_p"] >= t["alpha"]:
+    elif _attainable(t) >= t["alpha"]:
         head = "Cannot answer with this design (too few units for any p below alpha)"
     elif t["mean_diff"] > 0 and t["p_value"] < 1:  # p = 1: no sign pattern is less extreme
-        head = "Consistent but not significant: the harder level keeps less of its dense score"
+        head = (
+            "Consistent but not significant: the estimate points the predicted way (the harder "
+            "level keeping less)"
+        )
     else:
         head = "Not significant: no evidence that the harder level keeps less of its dense score"
     return f"{head} ({context}; {evidence}){tail}"
@@ -54,24 +69,24 @@ def _caveats(t: dict) -> list[str]:
             f"with {t['n']} points no ordering can reach p < {t['alpha']:g} "
             f"(smallest attainable p = {t['min_p']:.2g})"
         )
-    if paired and t["n_units"] and t["min_p"] >= t["alpha"]:
+    if paired and t["n_units"] and _attainable(t) >= t["alpha"]:
         need = t.get("units_needed")
         more = (
-            f"; the observed effect would need about {int(need)} {t['unit']}s"
+            f"; the observed effect would need about {int(need)} {t['unit']}s at alpha "
+            f"{t['alpha']:g} before any adjustment"
             if need == need and need
             else ""
         )
+        adjusted = f", Holm across {int(t['n_primary'])} settings" if t.get("primary") else ""
         out.append(
             f"{int(t['n_units'])} {t['unit']}(s) cannot reach p < {t['alpha']:g} (smallest attainable "
-            f"p = {t['min_p']:.2g}){more}"
+            f"p = {_attainable(t):.2g}{adjusted}){more}"
         )
-    if paired and not REGIMES.get(str(t.get("regime"))).finetunes:
+    if paired and t["n_units"] and t["n_units"] < 5 and t["method_p"] != "undefined":
         out.append(
-            "without fine-tuning there is no seed to vary: the unit of this comparison is the "
-            "evaluated item, which runs do not record yet"
+            f"only {int(t['n_units'])} {t['unit']}(s): the Student-t interval rests on few units "
+            "and assumes normal seed effects; the exact test above is the verdict"
         )
-    if paired and t["n_units"] and t["n_units"] < 5 and t["min_p"] < t["alpha"]:
-        out.append(f"only {int(t['n_units'])} {t['unit']}s: the interval rests on few units")
     if t["min_seeds"] <= 1:
         out.append("a single seed per curve, so the values carry no interval")
     elif t["min_seeds"] < 3:
