@@ -405,3 +405,14 @@ def test_the_human_model_gap_uses_the_human_scores_own_metric():
     pts = analyze(df, n_boot=50).points.drop_duplicates("task").set_index("task")
     assert pts.loc["qqp", "difficulty_value"] == pytest.approx((0.804 - 0.918) / 0.804 * 100)
     assert pts.loc["rte", "difficulty_value"] == pytest.approx((0.936 - 0.84) / 0.936 * 100)
+
+
+def test_seeds_only_one_level_ran_are_counted_when_left_out():
+    from junkdna.analysis.pipeline import analyze
+
+    df = two_level_results(
+        lambda s: 1 - s / 2, lambda s: 1 - s, seeds=(1, 2, 3, 4), hard_seeds=(1, 2)
+    )
+    t = analyze(df, n_boot=50).tests.iloc[0]
+    assert t["n_units"] == 2 and t["paired_on"] == "paired; 2 unshared seed(s) left out"
+    assert "2 unshared seed(s) left out" in t["verdict"]

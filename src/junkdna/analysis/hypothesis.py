@@ -106,7 +106,9 @@ def compare_levels(
     shared = a.index.intersection(b.index)
     test = dict(alpha=alpha, n_perm=n_perm, seed=seed)
     if len(shared):
-        return paired_units((a[shared] - b[shared]).to_numpy(), **test), "paired", len(configs)
+        unshared = len(a) + len(b) - 2 * len(shared)
+        how = f"paired; {unshared} unshared seed(s) left out" if unshared else "paired"
+        return paired_units((a[shared] - b[shared]).to_numpy(), **test), how, len(configs)
     return unpaired_units(a.to_numpy(), b.to_numpy(), **test), "unpaired", len(configs)
 
 
