@@ -69,8 +69,8 @@ def _pair(args, alphas) -> int:
     from junkdna.commands.finetune import task_config
     from junkdna.errors import JunkDNAError
     from junkdna.provenance import versions
-    from junkdna.study.lmc import cap_validation, format_curve, weights_file, write_result
-    from junkdna.study.run import load_model_for, load_run_task
+    from junkdna.study.lmc import format_curve, weights_file, write_result
+    from junkdna.study.run import cap_validation, load_model_for, load_run_task
     from junkdna.study.spec import RunSpec
     from junkdna.transfer.lmc import run_pair
 

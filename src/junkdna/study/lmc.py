@@ -12,7 +12,6 @@ exists with the same two runs and alphas is not recomputed.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 from junkdna.errors import JunkDNAError
 from junkdna.paths import atomic_path, atomic_write_text
 from junkdna.recipe import Recipe
-from junkdna.study.run import load_model_for, load_run_task
+from junkdna.study.run import cap_validation, load_model_for, load_run_task
 from junkdna.study.spec import WEIGHTS, RunSpec
 from junkdna.transfer.lmc import LMCResult, loss_barrier, run_pair, same_alphas
 from junkdna.transfer.regimes import REGIMES
@@ -89,19 +88,6 @@ def format_curve(res: LMCResult, metric_name: str = "metric") -> str:
         for a, loss, m in zip(res.alphas, res.losses, res.metrics, strict=True)
     ]
     return "\n".join(lines)
-
-
-def cap_validation(task, max_examples: int | None):
-    """The first ``max_examples`` validation rows (the same subset for every alpha)."""
-    if max_examples is None:
-        return task
-    if max_examples < 1:
-        raise JunkDNAError(f"--max-examples must be >= 1, got {max_examples}")
-    if max_examples >= len(task.validation):
-        return task
-    val = task.validation
-    rows = val.select(range(max_examples)) if hasattr(val, "select") else val[:max_examples]
-    return dataclasses.replace(task, validation=rows)
 
 
 @dataclass(frozen=True)

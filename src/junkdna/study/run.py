@@ -125,9 +125,21 @@ def load_run_task(spec: RunSpec):
     cap = cfg.get("max_validation")
     if cap is not None and cap < len(task.validation):
         # The first N rows: the same evaluation set for every run of the task.
-        task = dataclasses.replace(task, validation=task.validation.select(range(cap)))
-        task = _majority_on_scored_rows(task)
+        task = _majority_on_scored_rows(cap_validation(task, cap))
     return _with_chance(task)
+
+
+def cap_validation(task, max_examples: int | None):
+    """The first ``max_examples`` validation rows (the same subset for every run and alpha)."""
+    if max_examples is None:
+        return task
+    if max_examples < 1:
+        raise JunkDNAError(f"--max-examples must be >= 1, got {max_examples}")
+    if max_examples >= len(task.validation):
+        return task
+    val = task.validation
+    rows = val.select(range(max_examples)) if hasattr(val, "select") else val[:max_examples]
+    return dataclasses.replace(task, validation=rows)
 
 
 def _with_chance(task):
