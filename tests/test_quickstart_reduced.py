@@ -82,6 +82,12 @@ def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
     assert (rep.done, rep.failed) == (38, 0), rep
 
     df = results_table(plan, open_store(study))
+    # Every run keeps its items beside its row; their mean is the run's accuracy.
+    items = open_store(study).items()
+    assert set(items) == set(df["run_id"])
+    for row in df.itertuples():
+        assert items[row.run_id].metric == "accuracy", row.metric
+        assert abs(float(items[row.run_id].values.mean()) - row.score) < 1e-6, row
     assert set(df["difficulty"]) == {"data_adequacy", "external_information", "dense_headroom"}
     paths = build_report(df, tmp_path / "report", {"study": "reduced quickstart"})
     verdict = Path(paths["verdict"]).read_text().strip()

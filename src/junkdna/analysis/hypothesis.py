@@ -23,8 +23,9 @@ Spearman rank correlation between difficulty and achievable sparsity (or normali
   .paired_units``); levels without a shared seed compare their seeds as two groups
   (``unpaired_units``). The prediction is d > 0 (the harder level keeps less). Pooling the
   configurations of one seed as if they were independent pairs would inflate false positives.
-  An evaluation-only setting has one "seed" (no fine-tuning): it cannot be tested this way, and
-  the verdict says so; its unit is the evaluated item (not recorded yet).
+  An evaluation-only setting has one "seed" (no fine-tuning): seeds are no units there, so its
+  unit is the evaluated item: the runs' recorded item outcomes go to a bootstrap over items
+  (``analysis.items``); without them the verdict says it is not testable and why.
 
 Setting names are those of ``junkdna.difficulty``; a table with an old name (``ALIASES``) is read
 with a deprecation warning (``with_current_names``).
@@ -76,6 +77,19 @@ def seed_summaries(normalized: pd.DataFrame, where: dict, configs: pd.DataFrame,
     return per.groupby("seed")["value"].mean()
 
 
+def shared_configs(normalized: pd.DataFrame, easy: dict, hard: dict) -> pd.DataFrame:
+    """The pruning configurations (``PAIR_KEYS`` rows) that both levels ran."""
+    on = [k for k in PAIR_KEYS if k in normalized.columns]
+
+    def configs_of(where: dict) -> pd.DataFrame:
+        mask = np.ones(len(normalized), dtype=bool)
+        for k, v in where.items():
+            mask &= (normalized[k] == v).to_numpy()
+        return normalized.loc[mask, on].drop_duplicates()
+
+    return configs_of(easy).merge(configs_of(hard), on=on)
+
+
 def compare_levels(
     normalized: pd.DataFrame,
     easy: dict,
@@ -91,15 +105,7 @@ def compare_levels(
     configurations each seed's summary averages over."""
     if quantity not in QUANTITIES:
         raise JunkDNAError(f"unknown quantity {quantity!r}; valid: {', '.join(QUANTITIES)}")
-    on = [k for k in PAIR_KEYS if k in normalized.columns]
-
-    def configs_of(where: dict) -> pd.DataFrame:
-        mask = np.ones(len(normalized), dtype=bool)
-        for k, v in where.items():
-            mask &= (normalized[k] == v).to_numpy()
-        return normalized.loc[mask, on].drop_duplicates()
-
-    configs = configs_of(easy).merge(configs_of(hard), on=on)  # matched configurations only
+    configs = shared_configs(normalized, easy, hard)
     a = seed_summaries(normalized, easy, configs, quantity)
     b = seed_summaries(normalized, hard, configs, quantity)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
@@ -159,6 +165,8 @@ def test_hypothesis(
     seed: int = 0,
     normalized: pd.DataFrame | None = None,
     quantity: str = "normalized",
+    items=None,
+    n_boot: int = 2000,
 ) -> pd.DataFrame:
     """One test per group of ``difficulty_points`` rows; columns: the group keys, the fields of
     ``Correlation``, target, alpha, caveat counts and ``verdict`` (one plain sentence).
@@ -167,7 +175,9 @@ def test_hypothesis(
     and regime gets one paired test over all its pruning configurations instead of its
     per-configuration rows (module docstring); that row's ``test`` starts with "paired" and it
     has ``mean_diff`` with ``ci_low``/``ci_high``, ``unit``, ``n_units``, ``method_p``,
-    ``units_needed``, ``easier``, ``harder`` and ``paired_on``."""
+    ``units_needed``, ``easier``, ``harder`` and ``paired_on``. An evaluation-only setting is
+    tested over items (``analysis.items``, ``n_boot`` resamples) with ``items`` ({run id:
+    ItemOutcomes}); without them it is not testable and ``no_items`` says why."""
     if target not in TARGETS:
         raise JunkDNAError(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
     keys = [k for k in TEST_KEYS if k in points.columns]
@@ -193,14 +203,41 @@ def test_hypothesis(
     tests = pd.DataFrame(rows)
     if normalized is None or tests.empty:
         return tests
-    return _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, seed, quantity)
+    return _pool_two_point_groups(
+        tests, points, normalized, target, alpha, n_perm, seed, quantity, items, n_boot
+    )
 
 
 # A two-level comparison pools every pruning configuration of one model, setting and regime.
 PAIRED_GROUP = ("model", "difficulty", "regime")
 
 
-def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, seed, quantity):
+def _over_items(res, normalized, where, easy, hard, items, alpha, n_boot, seed, quantity):
+    """(test, pairing, why not) of an evaluation-only comparison over items; without usable
+    item outcomes the test is undefined and ``why not`` says what is missing."""
+    from junkdna.analysis.items import NoItems, compare_levels_items
+
+    undefined = dataclasses.replace(res, p_value=math.nan, min_p=math.nan, method="undefined",
+                                    ci_low=math.nan, ci_high=math.nan)  # fmt: skip
+    if quantity != "normalized":
+        return undefined, "", "the item-level test compares the normalized score only"
+    if not items:
+        return undefined, "", "the runs recorded no item outcomes"
+    e = {**where, "task": easy["task"], "level": easy["level"]}
+    h = {**where, "task": hard["task"], "level": hard["level"]}
+    try:
+        test, pairing = compare_levels_items(
+            normalized, e, h, shared_configs(normalized, e, h), items,
+            alpha=alpha, n_boot=n_boot, seed=seed,
+        )  # fmt: skip
+    except NoItems as why:
+        return undefined, "", str(why)
+    return test, pairing, None
+
+
+def _pool_two_point_groups(
+    tests, points, normalized, target, alpha, n_perm, seed, quantity, items=None, n_boot=2000
+):
     """Replace the (untestable) per-configuration rows of two-point settings by one paired test
     over all their pruning configurations (module docstring)."""
     keys = [k for k in PAIRED_GROUP if k in points.columns]
@@ -227,11 +264,13 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
             n_perm=n_perm,
             seed=seed,
         )
+        no_items = None
         if not REGIMES.get(str(where.get("regime"))).finetunes:
-            # Evaluation only: every "seed" repeats one evaluation, so seeds are no units and
-            # there is no p to report (the unit is the evaluated item; see the module docstring).
-            res = dataclasses.replace(res, p_value=math.nan, min_p=math.nan, method="undefined",
-                                      ci_low=math.nan, ci_high=math.nan)  # fmt: skip
+            # Evaluation only: every "seed" repeats one evaluation, so seeds are no units; the
+            # unit is the evaluated item (analysis.items), where the runs recorded their items.
+            res, pairing, no_items = _over_items(
+                res, normalized, where, easy, hard, items, alpha, n_boot, seed, quantity
+            )
         members = tests[member]
 
         same_task = easy["task"] == hard["task"]
@@ -274,6 +313,7 @@ def _pool_two_point_groups(tests, points, normalized, target, alpha, n_perm, see
             "harder": harder,
             "paired_on": pairing,
             "quantity": QUANTITIES[quantity],
+            "no_items": no_items,
         }
         row["verdict"] = verdict_sentence(row)
         pooled.append(row)

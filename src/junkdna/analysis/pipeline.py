@@ -90,9 +90,11 @@ def analyze(
     seed: int = 0,
     quantity: str = "normalized",
     primary: Sequence[Mapping[str, str]] = (),
+    items: Mapping | None = None,
 ) -> Analysis:
     """``primary``: the study's declared primary tests (``analysis.primary``); settings without
-    one get the default."""
+    one get the default. ``items``: {run id: ItemOutcomes} (``Store.items``), the unit of an
+    evaluation-only setting's test."""
     df = validate_results(results)
     normalized, unmatched = match_references(df)
     boot = {"confidence": confidence, "n_boot": n_boot, "seed": seed}
@@ -100,7 +102,13 @@ def analyze(
     points = difficulty_points(achievable, df)
     test = {"alpha": alpha, "n_perm": n_perm, "seed": seed}
     tests = test_hypothesis(
-        points, target="achievable", normalized=normalized, quantity=quantity, **test
+        points,
+        target="achievable",
+        normalized=normalized,
+        quantity=quantity,
+        items=items,
+        n_boot=n_boot,
+        **test,
     )
     tests = mark_primary(tests, primary)
     return Analysis(

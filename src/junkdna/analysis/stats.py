@@ -146,7 +146,7 @@ def t_interval(x, confidence: float = 0.95) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def _units_needed(effect: float, sd: float, alpha: float, power: float = 0.8) -> int | None:
+def units_needed(effect: float, sd: float, alpha: float, power: float = 0.8) -> int | None:
     """Units for a two-sided test at ``alpha`` to detect ``effect`` with ``power`` (normal
     approximation), and at least as many as an exact sign-flip test needs to reach ``alpha`` at
     all (2 / 2^n <= alpha)."""
@@ -172,7 +172,7 @@ def paired_units(d, *, unit: str = "seed", alpha: float = 0.05, confidence: floa
     if res.test == "undefined":
         method = "undefined"
     return UnitTest(unit, len(d), method, mean, lo, hi, res.p_value, res.min_p,
-                    _units_needed(mean, sd, alpha))  # fmt: skip
+                    units_needed(mean, sd, alpha))  # fmt: skip
 
 
 UNPAIRED_EXACT_MAX = 20_000  # label assignments enumerated exactly up to this many
@@ -221,6 +221,6 @@ def unpaired_units(a, b, *, unit: str = "seed", alpha: float = 0.05, confidence:
         half = float(student.ppf(0.5 + confidence / 2, df) * se)
         lo, hi = diff - half, diff + half
         sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-    needed = _units_needed(diff, sd * math.sqrt(2), alpha)  # per group, as a paired d's sd
+    needed = units_needed(diff, sd * math.sqrt(2), alpha)  # per group, as a paired d's sd
     return UnitTest(unit, n, method, diff, lo, hi, p, min_p,
                     None if needed is None else 2 * needed)  # fmt: skip

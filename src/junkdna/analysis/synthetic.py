@@ -78,3 +78,59 @@ def synthetic_results(
                         }
                     )
     return pd.DataFrame(rows)
+
+
+def synthetic_items(
+    keep: Mapping[str, Curve],
+    *,
+    dense_accuracy: Mapping[str, float],
+    n_items: int = 200,
+    sparsities: Sequence[float] = (0.3, 0.5),
+    methods: Sequence[str] = ("magnitude",),
+    guess: float = 0.1,
+    paired: bool = True,
+    shared: float = 0.5,
+    difficulty: str = "external_information",
+    task: str = "qa",
+    model: str = "tiny",
+    rng_seed: int = 0,
+):
+    """An evaluation-only two-level study with item outcomes of known answer: (results table,
+    {run id: ItemOutcomes}).
+
+    ``keep[level](sparsity)``: the expected normalized score (pruned / dense accuracy) of that
+    level; ``dense_accuracy[level]``: the dense model's expected accuracy. Item i of a level is
+    answered correctly by the dense model when a uniform latent u_i < accuracy; the pruned model
+    keeps a correct answer with the probability that makes its expected accuracy keep x dense,
+    and guesses a wrong one right with ``guess``. ``paired``: both levels score the same items
+    (the latents of the two levels are shared with probability ``shared``, as one question is
+    easy or hard in both modes); otherwise each level has its own items."""
+    from junkdna.tasks.metrics import ItemOutcomes, item_keys
+
+    rng = np.random.default_rng(rng_seed)
+    rows, items = [], {}
+    common = {"model": model, "difficulty": difficulty, "task": task, "metric": "accuracy",
+              "status": "done", "baseline": guess, "regime": "none", "seed": 0}  # fmt: skip
+    u_first = rng.random(n_items)
+    for index, (level, curve) in enumerate(keep.items()):
+        p = dense_accuracy[level]
+        u = np.where(rng.random(n_items) < shared, u_first, rng.random(n_items))
+        dense = (u < p).astype(np.float32)
+        labels = np.arange(n_items) if paired else np.arange(n_items) + (index + 1) * 10**6
+        keys = item_keys(labels.tolist())
+        point = {**common, "level": level, "difficulty_value": np.nan}
+        dense_id = _run_id(task, level, "dense")
+        items[dense_id] = ItemOutcomes("accuracy", keys, dense)
+        rows.append(point | {"run_id": dense_id, "method": "none", "structure": "none",
+                             "scope": None, "sparsity": 0.0, "score": float(dense.mean())})  # fmt: skip
+        for method in methods:
+            for s in sparsities:
+                a = float(np.clip((curve(s) * p - (1 - p) * guess) / p, 0, 1))
+                hit = rng.random(n_items)
+                pruned = np.where(dense > 0, hit < a, hit < guess).astype(np.float32)
+                run_id = _run_id(task, level, method, s)
+                items[run_id] = ItemOutcomes("accuracy", keys, pruned)
+                rows.append(point | {"run_id": run_id, "method": method,
+                                     "structure": "unstructured", "scope": "layer",
+                                     "sparsity": float(s), "score": float(pruned.mean())})  # fmt: skip
+    return pd.DataFrame(rows), items

@@ -19,11 +19,12 @@ def _attainable(t: dict) -> float:
 
 def _paired_verdict(t: dict, context: str, tail: str) -> str:
     quantity = t.get("quantity") or NORMALIZED
-    if not REGIMES.get(str(t.get("regime"))).finetunes:
+    if not REGIMES.get(str(t.get("regime"))).finetunes and t.get("unit") != "item":
+        why = t.get("no_items") or "the runs recorded no item outcomes"
         return (
             f"Not testable ({context}): without fine-tuning every seed repeats the same "
-            "evaluation, so seeds are no units; the unit is the evaluated item, which runs do not "
-            f"record yet{tail}"
+            f"evaluation, so seeds are no units and the unit is the evaluated item, but {why}"
+            f"{tail}"
         )
     if t["method_p"] == "undefined" or not t["n_units"]:
         why = (
@@ -38,10 +39,15 @@ def _paired_verdict(t: dict, context: str, tail: str) -> str:
         if t["ci_low"] == t["ci_low"]  # not NaN
         else ""
     )
+    how = (
+        f"{t['paired_on']}; the mean over {int(t['n_configs'])} pruning configuration(s)"
+        if t.get("unit") == "item"
+        else f"{t['paired_on']}, each {t['unit']} the mean of {int(t['n_configs'])} pruning "
+        "configuration(s)"
+    )
     evidence = (
         f"{t['harder']} (harder) vs {t['easier']}: {quantity} {-t['mean_diff']:+.3f} on average"
-        f"{interval} over {int(t['n_units'])} {t['unit']}(s) ({t['paired_on']}, each {t['unit']} "
-        f"the mean of {int(t['n_configs'])} pruning configuration(s)), two-sided "
+        f"{interval} over {int(t['n_units'])} {t['unit']}(s) ({how}), two-sided "
         f"{t['method_p']} p = {t['p_value']:.3g}"
     )
     p = t.get("p_decide", t["p_value"])
@@ -82,12 +88,19 @@ def _caveats(t: dict) -> list[str]:
             f"{int(t['n_units'])} {t['unit']}(s) cannot reach p < {t['alpha']:g} (smallest attainable "
             f"p = {_attainable(t):.2g}{adjusted}){more}"
         )
+    items = t.get("unit") == "item"
     if paired and t["n_units"] and t["n_units"] < 5 and t["method_p"] != "undefined":
         out.append(
             f"only {int(t['n_units'])} {t['unit']}(s): the Student-t interval rests on few units "
             "and assumes normal seed effects; the exact test above is the verdict"
         )
-    if t["min_seeds"] <= 1:
+    if items and t["n_units"] and t["n_units"] < 50:
+        out.append(
+            f"only {int(t['n_units'])} items: the bootstrap over items is approximate with so few"
+        )
+    elif items:
+        pass  # one evaluation per configuration: the interval is over items, not seeds
+    elif t["min_seeds"] <= 1:
         out.append("a single seed per curve, so the values carry no interval")
     elif t["min_seeds"] < 3:
         out.append(f"only {t['min_seeds']} seeds per curve")

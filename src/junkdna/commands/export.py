@@ -1,4 +1,5 @@
-"""`junkdna export STUDY --csv [PATH] | --parquet [PATH]`: one row per finished run."""
+"""`junkdna export STUDY --csv [PATH] | --parquet [PATH] [--items [PATH]]`: one row per finished
+run (and, with --items, one row per run and evaluated item)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--csv", nargs="?", const="", default=None, metavar="PATH")
     fmt.add_argument("--parquet", nargs="?", const="", default=None, metavar="PATH")
+    p.add_argument(
+        "--items",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="also write each run's per-item outcomes (run_id, item, key, metric, outcome), the "
+        "unit of an evaluation-only setting's test; default: <output>/items.<csv|parquet>",
+    )
     return p
 
 
@@ -37,4 +47,15 @@ def run(args) -> int:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False) if kind == "csv" else df.to_parquet(tmp, index=False)
     print(f"{len(df)} run(s) -> {path}")
+    if args.items is not None:
+        from junkdna.tasks.metrics import items_to_frame
+
+        items = items_to_frame(open_store(plan.study).items(set(df["run_id"])))
+        target = Path(args.items) if args.items else plan.study.output / f"items.{kind}"
+        with atomic_path(target) as tmp:
+            if target.suffix == ".parquet":
+                items.to_parquet(tmp, index=False)
+            else:
+                items.to_csv(tmp, index=False)
+        print(f"{items['run_id'].nunique()} run(s), {len(items)} item outcome(s) -> {target}")
     return 0

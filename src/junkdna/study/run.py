@@ -35,6 +35,7 @@ class RunResult:
     model: Any = None  # the fine-tuned (or evaluated) model, in memory
     masks: MaskSet | None = None
     task: Any = None  # the TaskData the run used
+    items: Any = None  # tasks.metrics.ItemOutcomes of the final evaluation (None: no item form)
 
 
 def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> RunResult:
@@ -45,7 +46,8 @@ def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> 
     NonFiniteError, InvariantError)."""
     import torch
 
-    from junkdna.transfer import REGIMES, evaluate, finetune
+    from junkdna.transfer import REGIMES, finetune
+    from junkdna.transfer.evaluate import evaluate_items
 
     regime = REGIMES.get(spec.regime)
     regime.check_masks_given(spec.pruning is not None or spec.masks_from is not None)
@@ -69,12 +71,14 @@ def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> 
         if regime.finetunes:
             res = finetune(model, tokenizer, task, spec.regime, masks, spec.recipe)
             metrics, invariants, history = res.metrics, res.invariants, res.history
+            items = res.items
             timings.update(res.timings)
         else:
             t1 = time.perf_counter()
             model.to(spec.recipe.resolved_device())
             bound = regime(model, masks)
-            metrics = evaluate(model, tokenizer, task, spec.recipe)
+            ev = evaluate_items(model, tokenizer, task, spec.recipe)
+            metrics, items = ev.metrics, ev.items
             invariants = bound.check(None)
             timings["eval_s"] = time.perf_counter() - t1
     info: dict[str, Any] = {"n_train": len(task.train), "n_validation": len(task.validation)}
@@ -82,7 +86,7 @@ def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> 
     if masks is not None:
         info["mask"] = {"sparsity": masks.sparsity, **(mask_info or {})}
         info["mask"].pop("prune_s", None)
-    return RunResult(metrics, invariants, timings, info, history, model, masks, task)
+    return RunResult(metrics, invariants, timings, info, history, model, masks, task, items)
 
 
 def load_run_task(spec: RunSpec):

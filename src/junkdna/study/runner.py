@@ -75,7 +75,10 @@ def _execute(spec: RunSpec, output: Path, progress: bool) -> dict[str, Any]:
     _write_artifacts(spec, output, res, {"metrics": res.metrics, "invariants": res.invariants,
                                          **info})  # fmt: skip
     timings = {**res.timings, "artifacts_s": time.perf_counter() - t1}
-    return {"metrics": res.metrics, "invariants": {**res.invariants, **info}, "timings": timings}
+    row = {"metrics": res.metrics, "invariants": {**res.invariants, **info}, "timings": timings}
+    if res.items is not None:
+        row["items"] = res.items
+    return row
 
 
 def _write_artifacts(spec: RunSpec, output: Path, res, record: dict[str, Any]) -> None:

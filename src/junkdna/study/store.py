@@ -31,6 +31,12 @@ APPLICATION_ID = 0x4A4B444E  # "JKDN": marks the file as a junkdna study databas
 LEASE_TIMEOUT_S = 600.0  # a lease from another host without a heartbeat this long is stale
 _JSON = ("config", "meta", "metrics", "invariants", "timings", "versions")
 
+# Per-item outcomes of a finished run (``tasks.metrics.ItemOutcomes``): keys as little-endian
+# uint64, outcomes as little-endian float32, ``n`` of each; written in the run's transaction.
+_ITEMS = """CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT PRIMARY KEY, metric TEXT NOT NULL, n INTEGER NOT NULL,
+    keys BLOB NOT NULL, outcomes BLOB NOT NULL
+)"""
 _SCHEMA = """
 CREATE TABLE schema (version INTEGER NOT NULL, created REAL NOT NULL, junkdna TEXT);
 CREATE TABLE runs (
@@ -116,6 +122,8 @@ class Store:
                 f"junkdna reads version {SCHEMA_VERSION}"
             )
         self.db.execute("PRAGMA journal_mode = WAL")
+        if "items" not in tables:  # a database from before per-item outcomes: add the table
+            self.db.execute(_ITEMS)
 
     def _create(self) -> None:
         from junkdna import __version__
@@ -127,6 +135,7 @@ class Store:
             if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='schema'").fetchone():
                 for stmt in filter(str.strip, _SCHEMA.split(";")):
                     self.db.execute(stmt)
+                self.db.execute(_ITEMS)
                 self.db.execute(
                     "INSERT INTO schema VALUES (?, ?, ?)",
                     (SCHEMA_VERSION, time.time(), __version__),
@@ -201,6 +210,14 @@ class Store:
                     f"INSERT OR REPLACE INTO runs ({cols}) VALUES ({marks})",
                     [values[c] for c in _COLUMNS],
                 )
+                self.db.execute("DELETE FROM items WHERE run_id = ?", (run_id,))
+                items = row.get("items") if row.get("status") == "done" else None
+                if items is not None:
+                    keys, outcomes = items.to_bytes()
+                    self.db.execute(
+                        "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+                        (run_id, items.metric, len(items), keys, outcomes),
+                    )
             self.db.execute(
                 "DELETE FROM leases WHERE run_id = ? AND owner = ?", (run_id, self.owner)
             )
@@ -215,6 +232,26 @@ class Store:
             for k in _JSON:
                 row[k] = json.loads(row[k]) if row[k] is not None else None
             out.append(row)
+        return out
+
+    def items(self, run_ids: Iterable[str] | None = None) -> dict[str, Any]:
+        """{run id: ItemOutcomes} of the finished runs that recorded them (all, or ``run_ids``)."""
+        from junkdna.tasks.metrics import ItemOutcomes
+
+        wanted = None if run_ids is None else set(run_ids)
+        out = {}
+        for run_id, metric, n, keys, outcomes in self.db.execute(
+            "SELECT run_id, metric, n, keys, outcomes FROM items"
+        ):
+            if wanted is not None and run_id not in wanted:
+                continue
+            res = ItemOutcomes.from_bytes(metric, keys, outcomes)
+            if len(res) != n:
+                raise JunkDNAError(
+                    f"study database {str(self.path)!r}: the items of run {run_id} are damaged "
+                    f"({len(res)} outcomes stored, {n} expected)"
+                )
+            out[run_id] = res
         return out
 
     def statuses(self) -> dict[str, str]:

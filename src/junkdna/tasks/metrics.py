@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -221,3 +222,156 @@ def _as_array(values) -> np.ndarray:
         out[:] = [list(v) for v in values]
         return out
     return np.asarray(values)
+
+
+# ----------------------------------------------------------------------------- item outcomes
+# One number per evaluated item whose mean is an item-level metric, so that a test can treat the
+# item as its unit (evaluation-only settings such as open vs closed book). A metric that is not
+# a mean over items (Matthews, F1, correlations, corpus BLEU) is represented by the item-level
+# metric named here (accuracy; sentence chrF for translation); regression has none.
+def _correct(preds, labels) -> np.ndarray:
+    preds, labels = np.asarray(preds), np.asarray(labels)
+    if preds.ndim == 2:  # choice_accuracy: (summed, length-normalized); the first is primary
+        preds = preds[:, 0]
+    return (preds == labels).astype(np.float32)
+
+
+def _qa_items(fn):
+    def items(preds, labels) -> np.ndarray:
+        return np.array(
+            [
+                max(fn(str(p), g) for g in _golds(label))
+                for p, label in zip(preds, labels, strict=True)
+            ],
+            dtype=np.float32,
+        )
+
+    return items
+
+
+def _numeric_items(preds, labels) -> np.ndarray:
+    return np.array(
+        [numeric_match([p], [g])["numeric_match"] for p, g in zip(preds, labels, strict=True)],
+        dtype=np.float32,
+    )
+
+
+def _chrf_items(preds, labels) -> np.ndarray:
+    import sacrebleu
+
+    return np.array(
+        [
+            sacrebleu.sentence_chrf(str(p), [str(r)]).score
+            for p, r in zip(preds, labels, strict=True)
+        ],
+        dtype=np.float32,
+    )
+
+
+ITEM_METRICS = {  # task metric -> (item-level metric, per-item outcomes)
+    "accuracy": ("accuracy", _correct),
+    "matthews": ("accuracy", _correct),
+    "f1_accuracy": ("accuracy", _correct),
+    "choice_accuracy": ("accuracy", _correct),
+    "numeric_match": ("numeric_match", _numeric_items),
+    "squad": ("exact_match", _qa_items(exact_match_score)),
+    "qa_containment": ("containment", _qa_items(containment_score)),
+    "sacrebleu": ("chrf_sentence", _chrf_items),
+}
+
+
+@dataclass(frozen=True)
+class ItemOutcomes:
+    """Per-item outcomes of one evaluation: ``values[i]`` for item ``keys[i]``.
+
+    ``keys`` identify items across runs: a hash of the item's position in the evaluated split and
+    its gold label, so that two runs scored the same questions in the same order (open and closed
+    book, the dense and the pruned model) carry the same keys, and runs on different items do not.
+    """
+
+    metric: str
+    keys: np.ndarray  # uint64
+    values: np.ndarray  # float32; mean = the item-level metric
+
+    def __post_init__(self):
+        if len(self.keys) != len(self.values):
+            raise JunkDNAError(f"{len(self.keys)} item keys for {len(self.values)} outcomes")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def to_bytes(self) -> tuple[bytes, bytes]:
+        return (np.asarray(self.keys, "<u8").tobytes(), np.asarray(self.values, "<f4").tobytes())
+
+    @classmethod
+    def from_bytes(cls, metric: str, keys: bytes, values: bytes) -> ItemOutcomes:
+        return cls(metric, np.frombuffer(keys, "<u8").copy(), np.frombuffer(values, "<f4").copy())
+
+
+def item_keys(labels) -> np.ndarray:
+    import hashlib
+
+    out = np.empty(len(labels), dtype=np.uint64)
+    for i, label in enumerate(labels):
+        if isinstance(label, np.ndarray):
+            label = label.tolist()
+        digest = hashlib.blake2b(f"{i}\x1f{label!r}".encode(), digest_size=8).digest()
+        out[i] = int.from_bytes(digest, "little")
+    return out
+
+
+def item_outcomes(name: str, preds, labels) -> ItemOutcomes | None:
+    """The items of one evaluation under metric ``name`` (None for a metric without an item-level
+    form, e.g. regression's correlations)."""
+    if name not in ITEM_METRICS:
+        return None
+    item_metric, fn = ITEM_METRICS[name]
+    preds, labels = _as_array(preds), _as_array(labels)
+    return ItemOutcomes(item_metric, item_keys(labels), fn(preds, labels))
+
+
+ITEM_COLUMNS = ["run_id", "item", "key", "metric", "outcome"]
+
+
+def items_to_frame(items):
+    """{run id: ItemOutcomes} -> a long table (ITEM_COLUMNS), one row per run and item; keys
+    as decimal strings (CSV readers would round a uint64)."""
+    import pandas as pd
+
+    parts = [
+        pd.DataFrame(
+            {
+                "run_id": run_id,
+                "item": np.arange(len(res)),
+                "key": [str(int(k)) for k in res.keys],
+                "metric": res.metric,
+                "outcome": res.values.astype(float),
+            }
+        )
+        for run_id, res in sorted(items.items())
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ITEM_COLUMNS)
+
+
+def items_from_frame(df, source: str = "items table") -> dict[str, ItemOutcomes]:
+    """The inverse of ``items_to_frame`` (rows of a run in ``item`` order)."""
+    missing = [c for c in ITEM_COLUMNS if c not in df.columns]
+    if missing:
+        raise JunkDNAError(
+            f"{source} lacks column(s) {', '.join(missing)}; it needs {', '.join(ITEM_COLUMNS)} "
+            "(as `junkdna export --items` writes)"
+        )
+    out = {}
+    for run_id, rows in df.sort_values(["run_id", "item"]).groupby("run_id", sort=True):
+        try:
+            keys = np.array([int(str(k)) for k in rows["key"]], dtype=np.uint64)
+            values = rows["outcome"].to_numpy(dtype=np.float32)
+        except (ValueError, OverflowError) as e:
+            raise JunkDNAError(
+                f"{source}: run {run_id} has an unreadable key or outcome ({e})"
+            ) from None
+        metrics = set(rows["metric"])
+        if len(metrics) != 1 or not np.isfinite(values).all():
+            raise JunkDNAError(f"{source}: run {run_id} mixes metrics or has a missing outcome")
+        out[str(run_id)] = ItemOutcomes(str(metrics.pop()), keys, values)
+    return out

@@ -15,8 +15,9 @@ from junkdna.heads.batching import pad_id
 from junkdna.masks import MaskSet
 from junkdna.recipe import LOWER_IS_BETTER, Recipe
 from junkdna.tasks.base import TaskData
+from junkdna.tasks.metrics import ItemOutcomes
 from junkdna.transfer import data
-from junkdna.transfer.evaluate import evaluate
+from junkdna.transfer.evaluate import Evaluation, evaluate_items
 from junkdna.transfer.loop import NonFiniteError, train
 from junkdna.transfer.regimes import REGIMES, Regime
 
@@ -28,9 +29,11 @@ class FinetuneResult:
     timings: dict[str, float]
     history: list[dict] = field(default_factory=list)  # per step: loss, lr; per epoch: eval
     config: dict[str, Any] = field(default_factory=dict)  # regime, task, resolved recipe
+    items: ItemOutcomes | None = None  # the final evaluation's outcome per item
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready: everything but the per-item outcomes (binary; see ``ItemOutcomes``)."""
+        return {k: v for k, v in asdict(self).items() if k != "items"}
 
 
 def finetune(
@@ -76,7 +79,7 @@ def finetune(
     del optimizer  # frees AdamW state (2 floats per weight) before evaluation
 
     t1 = time.perf_counter()
-    metrics = tracker.final_metrics() or evaluate(model, tokenizer, task, recipe)
+    final = tracker.final() or evaluate_items(model, tokenizer, task, recipe)
     timings = {"setup_s": setup_s, **timings, "eval_s": time.perf_counter() - t1 + tracker.eval_s}
     config = {
         "regime": regime,
@@ -89,7 +92,7 @@ def finetune(
         "mask_sparsity": masks.sparsity if masks is not None else None,
     }
     history += tracker.history
-    return FinetuneResult(metrics, invariants, timings, history, config)
+    return FinetuneResult(final.metrics, invariants, timings, history, config, final.items)
 
 
 def align_masks(masks: MaskSet | None, model: nn.Module) -> MaskSet | None:
@@ -140,31 +143,32 @@ class _EpochEvals:
     def __init__(self, model, tokenizer, task: TaskData, recipe: Recipe):
         self.model, self.tokenizer, self.task, self.recipe = model, tokenizer, task, recipe
         self.history: list[dict] = []
-        self.best: tuple[float, dict, dict] | None = None  # (score, metrics, weights)
-        self.last: dict | None = None
+        self.best: tuple[float, Evaluation, dict] | None = None  # (score, evaluation, weights)
+        self.last: Evaluation | None = None
         self.eval_s = 0.0
 
     def __call__(self, epoch: int, step: int) -> None:
         if not self.recipe.eval_each_epoch:
             return
         t = time.perf_counter()
-        m = evaluate(self.model, self.tokenizer, self.task, self.recipe)
+        ev = evaluate_items(self.model, self.tokenizer, self.task, self.recipe)
+        m = ev.metrics
         self.eval_s += time.perf_counter() - t
         self.history.append({"epoch": epoch, "step": step, "eval": m})
-        self.last = m
+        self.last = ev
         if self.recipe.select == "best":
             key = next(iter(m))
             score = -m[key] if key in LOWER_IS_BETTER else m[key]
             if self.best is None or score > self.best[0]:  # ties keep the earlier epoch
                 state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-                self.best = (score, m, state)
+                self.best = (score, ev, state)
 
     def restore_best(self) -> None:
         if self.best is not None:
             self.model.load_state_dict(self.best[2])
 
-    def final_metrics(self) -> dict | None:
+    def final(self) -> Evaluation | None:
         """The last epoch's eval is the final state's (no second evaluation needed)."""
         if self.best is not None:
-            return {**self.best[1]}
+            return self.best[1]
         return self.last

@@ -7,6 +7,8 @@ beams) and compare the stripped text with the target text (see ``junkdna.heads``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import nn
 
 from junkdna.heads import get_head
@@ -17,6 +19,12 @@ from junkdna.tasks.base import TaskData
 from junkdna.transfer import data
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, float]  # first key = the primary metric
+    items: task_metrics.ItemOutcomes | None  # one outcome per item (None: no item-level form)
+
+
 def evaluate(
     model: nn.Module,
     tokenizer,
@@ -25,6 +33,17 @@ def evaluate(
     split: str = "validation",
 ) -> dict[str, float]:
     """Score ``model`` on one split of ``task`` with ``task.metric``."""
+    return evaluate_items(model, tokenizer, task, recipe, split).metrics
+
+
+def evaluate_items(
+    model: nn.Module,
+    tokenizer,
+    task: TaskData,
+    recipe: Recipe | None = None,
+    split: str = "validation",
+) -> Evaluation:
+    """``evaluate``, plus each item's outcome (``tasks.metrics.item_outcomes``)."""
     recipe = recipe or Recipe()
     head = get_head(task.head)
     features, labels = data.encode(tokenizer, task, split, recipe, generation=True)
@@ -37,4 +56,4 @@ def evaluate(
 
         domains = column(getattr(task, split), task.domain_field, split)
         scores.update(per_domain(task.metric, preds, labels, domains))
-    return scores
+    return Evaluation(scores, task_metrics.item_outcomes(task.metric, preds, labels))
