@@ -40,6 +40,15 @@ def test_plan_run_status_export_report(tmp_path, capsys):
     assert list(csv["run_id"]) == list(parquet["run_id"])
 
     assert "3 run(s) ->" in capsys.readouterr().out
+    # Each run's items, one row per run and item; their mean is the run's accuracy.
+    assert main(["export", study, "--csv", str(tmp_path / "r.csv"), "--items"]) == 0
+    assert "3 run(s), " in capsys.readouterr().out
+    items = pd.read_csv(tmp_path / "out" / "items.csv", dtype={"key": str})
+    assert list(items.columns) == ["run_id", "item", "key", "metric", "outcome"]
+    means = items.groupby("run_id")["outcome"].mean()
+    scores = csv.set_index("run_id")["score"]
+    assert set(means.index) == set(scores.index)
+    assert all(abs(means[r] - scores[r]) < 1e-6 for r in scores.index)
     assert main(["report", study]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     html = Path(lines[0].removeprefix("report: "))
