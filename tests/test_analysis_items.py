@@ -172,3 +172,25 @@ def test_an_evaluation_only_setting_is_tested_over_items_and_says_why_not_withou
     partial = {k: v for k, v in items.items() if k not in dense_ids}
     row = analyze(df, items=partial).tests.iloc[0]
     assert "at level 'open-book', 1 dense run(s) recorded no item outcomes" in row["verdict"]
+
+
+def test_report_reads_a_results_table_with_its_items_table(tmp_path, capsys):
+    import json
+
+    from junkdna.cli import main
+
+    keep = {"open-book": lambda s: 1 - 0.2 * s, "closed-book": lambda s: 1 - 0.8 * s}
+    df, items = synthetic_items(keep, dense_accuracy={"open-book": 0.8, "closed-book": 0.4},
+                                n_items=120)  # fmt: skip
+    df.to_csv(tmp_path / "results.csv", index=False)
+    items_to_frame(items).to_parquet(tmp_path / "items.parquet", index=False)
+    args = ["report", str(tmp_path / "results.csv"), "--json", str(tmp_path / "a.json")]
+    assert main([*args, "--items", str(tmp_path / "items.parquet")]) == 0
+    test = json.loads((tmp_path / "a.json").read_text())["tests"][0]
+    assert (test["unit"], test["n_units"], test["primary"]) == ("item", 120, True)
+    assert test["p"] < 0.05 and test["ci"][0] > 0
+    assert "Supported" in capsys.readouterr().out
+    assert main(args) == 0  # without the items: not testable, and it says why
+    assert "recorded no item outcomes" in capsys.readouterr().out
+    assert main([*args, "--items", str(tmp_path / "missing.csv")]) == 2
+    assert "items table" in capsys.readouterr().err

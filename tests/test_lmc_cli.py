@@ -178,6 +178,10 @@ def test_study_mode_writes_pairs_and_the_report_shows_figure_10(tmp_path, capsys
     for r in recs:
         assert r["barrier"] == pytest.approx(loss_barrier(r["alphas"], r["losses"]))
         assert r["losses"][0] == recs[0]["losses"][0]  # the same dense endpoint, same data
+        # the labels a test over seeds needs, spelled as in the results table
+        assert (r["task"], r["difficulty"], r["level"], r["seed"]) == ("toy", "none", "none", 1)
+        assert (r["method"], r["structure"], r["regime"]) == ("magnitude", "unstructured", "sparse")
+    assert sorted(r["sparsity"] for r in recs) == [0.3, 0.6]
 
     before = [f.stat().st_mtime_ns for f in files]
     assert main(["lmc", str(study), "--steps", "3"]) == 0  # finished pairs are kept
@@ -187,8 +191,37 @@ def test_study_mode_writes_pairs_and_the_report_shows_figure_10(tmp_path, capsys
     html = Path(capsys.readouterr().out.splitlines()[-2].removeprefix("report: "))
     text = html.read_text()
     assert text.count('<figure id="lmc') == 2
-    assert "Linear mode connectivity: loss barriers" in text
+    assert "<h2>Linear mode connectivity</h2>" in text and "loss barrier" in text
     assert len(list((html.parent / "figures").glob("lmc*.svg"))) == 2
+    # one task: nothing to compare, so no test table
+    assert not (html.parent / "tables" / "lmc_tests.csv").exists()
+
+
+def test_study_mode_feeds_the_report_a_barrier_test_over_seeds(tmp_path, capsys):
+    """Two tasks with given difficulty measures, two seeds: the report carries the exploratory
+    test "larger barrier on the harder task", paired by seed (two seeds cannot reach p < 0.05)."""
+    from junkdna.analysis.lmc_tests import TEST_COLUMNS
+
+    study = write_study(tmp_path, extra="save_weights = true")
+    make_task_file(tmp_path / "other.jsonl", seed=1)  # other rows: another barrier
+    tasks = (
+        'tasks = [{ name = "easy", file = "toy.jsonl", difficulty_value = 0.1 }, '
+        '{ name = "hard", file = "other.jsonl", difficulty_value = 0.9 }]'
+    )
+    text = study.read_text().replace("seeds = [1]", "seeds = [1, 2]")
+    study.write_text(text.replace('tasks = [{ name = "toy", file = "toy.jsonl" }]', tasks))
+    assert main(["run", str(study), "--quiet"]) == 0
+    assert main(["lmc", str(study), "--steps", "3"]) == 0
+    assert "4 pair(s)" in capsys.readouterr().out
+    assert main(["report", str(study)]) == 0
+    html = Path(capsys.readouterr().out.splitlines()[-2].removeprefix("report: "))
+    tests = pd.read_csv(html.parent / "tables" / "lmc_tests.csv")
+    assert list(tests.columns) == TEST_COLUMNS and len(tests) == 1
+    row = tests.iloc[0]
+    assert (row["easier"], row["harder"], row["n_units"]) == ("easy", "hard", 2)
+    assert row["paired_on"] == "paired" and row["min_p"] == pytest.approx(0.5)
+    assert "2 seeds cannot reach p < 0.05 with an exact sign-flip" in row["verdict"]
+    assert "Linear mode connectivity tests" in html.read_text()
 
 
 def test_load_result_rejects_a_broken_file(tmp_path):

@@ -10,6 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import tiny_llama  # noqa: E402
 from study_fixtures import make_tiny_bert  # noqa: E402
@@ -75,11 +77,11 @@ def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
     study = parse_study(data, tmp_path / "quickstart.toml")
     plan = plan_study(study)
     full = plan_study(real)
-    assert len(plan.runs) == len(full.runs) == 38  # the same grid as `make demo`
+    assert len(plan.runs) == len(full.runs) == 26  # the same grid as `make demo`
     assert plan.summary()["by_experiment"] == full.summary()["by_experiment"]
 
     rep = run_study(plan, progress=False)
-    assert (rep.done, rep.failed) == (38, 0), rep
+    assert (rep.done, rep.failed) == (26, 0), rep
 
     df = results_table(plan, open_store(study))
     # Every run keeps its items beside its row; their mean is the run's accuracy.
@@ -89,7 +91,12 @@ def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
         assert items[row.run_id].metric == "accuracy", row.metric
         assert abs(float(items[row.run_id].values.mean()) - row.score) < 1e-6, row
     assert set(df["difficulty"]) == {"data_adequacy", "external_information", "dense_headroom"}
-    paths = build_report(df, tmp_path / "report", {"study": "reduced quickstart"})
+    paths = build_report(df, tmp_path / "report", {"study": "reduced quickstart"},
+                         items=items, primary=study.spec.study.primary)  # fmt: skip
+    tests = pd.read_csv(tmp_path / "report" / "tables" / "hypothesis.csv")
+    book = tests[tests["difficulty"] == "external_information"]
+    assert len(book) == 1 and book["primary"].all()
+    assert book.iloc[0]["unit"] == "item" and book.iloc[0]["n_units"] == 4  # 4 questions
     verdict = Path(paths["verdict"]).read_text().strip()
     heads = ("Supported", "Contradicted", "Consistent but not significant", "Not significant",
              "Not testable", "Cannot answer")  # fmt: skip

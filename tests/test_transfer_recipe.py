@@ -110,9 +110,9 @@ def test_best_policy_restores_the_best_weights(monkeypatch):
 
     def fake_eval(model, *a, **k):
         snapshots.append({n: p.detach().clone() for n, p in model.named_parameters()})
-        return {"accuracy": next(calls)}
+        return api.Evaluation({"accuracy": next(calls)}, None)
 
-    monkeypatch.setattr(api, "evaluate", fake_eval)
+    monkeypatch.setattr(api, "evaluate_items", fake_eval)
     model = tiny_model("classification")
     res = finetune(
         model,

@@ -1,16 +1,22 @@
 """The paper's figure kinds, built on ``matplotlib.figure.Figure`` with an explicit Agg canvas: no
 pyplot, no global backend switch (a user's notebook backend is left alone), no display needed.
-Every builder returns {stem: Figure}; ``save_figure`` writes PNG and SVG atomically.
+Every builder returns {stem: Plot} (the figure and a caption in words); ``save_figure`` writes
+PNG and SVG atomically.
 
-Inputs are the tables of ``normalize.summarize`` (mean/ci_low/ci_high per curve point).
+Inputs are the tables of ``normalize.summarize`` (mean/ci_low/ci_high per curve point). One
+figure per model, difficulty setting and pruning configuration, one panel per task, one curve per
+level (``order`` ranks the levels by their difficulty measure, so that the easier level comes
+first and the legend says which is which).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,6 +27,35 @@ from junkdna.paths import atomic_path
 
 NM = re.compile(r"^(\d+):(\d+)$")
 PANEL = (4.0, 3.2)  # inches per subplot
+SMALL_PANEL = (2.4, 3.2)  # a panel that holds one point
+MAX_COLUMNS = 3  # panels per row: a 1200 px page shows 3 at full size
+BAND = "shaded: 95% t-interval over seeds (none with one seed)"
+STYLES = ("-", "--", ":", "-.")
+
+SETTINGS = {
+    "data_adequacy": "data adequacy",
+    "majority_minority": "majority vs minority domain",
+    "external_information": "open vs closed book",
+    "human_model_gap": "human-model gap across tasks",
+    "dense_headroom": "dense headroom across tasks",
+}
+METHODS = {"magnitude": "magnitude pruning", "wanda": "Wanda", "sparsegpt": "SparseGPT"}
+REGIMES = {
+    "dense": "dense transfer",
+    "sparse": "sparse transfer",
+    "frozen": "dense transfer with freezing",
+    "sparse-to-dense": "sparse-to-dense transfer",
+    "none": "no fine-tuning",
+}
+
+# An order of levels: {(model, difficulty, task, level): difficulty measure}, larger = harder.
+Order = Mapping[tuple, float]
+
+
+class Plot(NamedTuple):
+    figure: Figure
+    caption: str  # one or two sentences in words: what is drawn, what the marks mean
+    title: str = ""  # a short name (the image's alt text)
 
 
 def slug(*parts: object) -> str:
@@ -31,34 +66,64 @@ def is_nm(structure: str) -> bool:
     return bool(NM.match(str(structure)))
 
 
-def _figure(n_panels: int, title: str, sharey: bool = True) -> tuple[Figure, list]:
+def setting_words(name: object) -> str:
+    return SETTINGS.get(str(name), str(name).replace("_", " "))
+
+
+def regime_words(name: object) -> str:
+    return REGIMES.get(str(name), f"{name} regime")
+
+
+def pruning_words(method: object, structure: object, scope: object = None) -> str:
+    """Words for a pruning configuration: "magnitude pruning, global unstructured"."""
+    shape = f"{structure} semi-structured" if is_nm(structure) else str(structure)
+    if scope is not None and scope == scope and str(scope) not in ("", "none", "None"):
+        shape = f"{scope} {shape}" if str(scope) != "layer" else f"layer-wise {shape}"
+    return f"{METHODS.get(str(method), str(method))}, {shape}"
+
+
+def _grid(n: int) -> tuple[int, int]:
+    """(rows, columns) for ``n`` panels: at most ``MAX_COLUMNS`` a row, rows filled evenly."""
+    rows = math.ceil(max(n, 1) / MAX_COLUMNS)
+    return rows, math.ceil(max(n, 1) / rows)
+
+
+def _figure(
+    n_panels: int, title: str, sharey: bool = True, panel: tuple[float, float] = PANEL
+) -> tuple[Figure, list]:
+    """A grid of ``n_panels`` (at most ``MAX_COLUMNS`` a row) under a wrapped title."""
     # Fixed margins instead of a layout engine: constrained layout doubles the drawing time.
-    width, height = PANEL[0] * n_panels, PANEL[1] + 0.5
+    rows, cols = _grid(n_panels)
+    width = panel[0] * cols
     # Wrap the title to the figure's width (about 12 characters per inch at 10 pt).
     lines = textwrap.wrap(title, width=max(20, int(width * 12))) or [""]
-    height += 0.18 * (len(lines) - 1)
+    top = 0.35 + 0.18 * len(lines)
+    height = panel[1] * rows + top
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, n_panels, squeeze=False, sharey=sharey)[0]
+    axes = list(fig.subplots(rows, cols, squeeze=False, sharey=sharey).flat)
+    for ax in axes[n_panels:]:
+        fig.delaxes(ax)
     fig.subplots_adjust(
         left=0.75 / width,
         right=1 - 0.15 / width,
-        bottom=0.15 * PANEL[1] / height,
-        top=1 - (0.35 + 0.18 * len(lines)) / height,
-        wspace=0.25,
+        bottom=0.5 / height,
+        top=1 - top / height,
+        wspace=0.3,
+        hspace=0.45,
     )
     fig.suptitle("\n".join(lines), fontsize=10)
-    return fig, list(axes)
+    return fig, axes[:n_panels]
 
 
-def _curve(ax, pts: pd.DataFrame, label: str, origin: float | None) -> None:
+def _curve(ax, pts: pd.DataFrame, label: str, origin: float | None, **style) -> None:
     """Mean line with a CI band; ``origin`` prepends the sparsity-0 point (1.0 when normalized)."""
     pts = pts.sort_values("sparsity")
     x, y = pts["sparsity"].to_numpy(), pts["mean"].to_numpy()
     lo, hi = pts["ci_low"].to_numpy(), pts["ci_high"].to_numpy()
     if origin is not None and (len(x) == 0 or x[0] > 0):
         x, y, lo, hi = np.r_[0.0, x], np.r_[origin, y], np.r_[origin, lo], np.r_[origin, hi]
-    (line,) = ax.plot(x, y, marker="o", ms=3, lw=1.2, label=label)
+    (line,) = ax.plot(x, y, marker="o", ms=3, lw=1.2, label=label, **style)
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
 
 
@@ -74,98 +139,208 @@ def _unstructured(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[~summary["structure"].map(is_nm).astype(bool)]
 
 
-def normalized_figures(summary: pd.DataFrame, epsilon: float = 0.01) -> dict[str, Figure]:
+def _keys(frame: pd.DataFrame, keys: Iterable[str]) -> list[str]:
+    return [k for k in keys if k in frame.columns]
+
+
+def _levels(grp: pd.DataFrame, model, setting, task, order: Order | None) -> list:
+    """[(level, points, tag)] of one panel, easier first; tag "easier"/"harder" with two
+    levels of different measure, else ""."""
+    levels = list(grp.loc[grp["task"] == task, "level"].unique())
+    measure = {lv: (order or {}).get((model, setting, task, lv), math.nan) for lv in levels}
+    known = all(np.isfinite(v) for v in measure.values())
+    if known:
+        levels.sort(key=lambda lv: (measure[lv], str(lv)))
+    else:
+        levels.sort(key=str)
+    two = known and len(levels) == 2 and measure[levels[0]] != measure[levels[1]]
+    tags = ("easier", "harder") if two else ("",) * len(levels)
+    pts = grp[grp["task"] == task]
+    return [(lv, pts[pts["level"] == lv], tag) for lv, tag in zip(levels, tags, strict=True)]
+
+
+def _panel(grp: pd.DataFrame, model, setting, task, order: Order | None) -> str:
+    """A panel's title: the task, with its difficulty measure where the panel holds one level
+    (settings across tasks: the tasks' order is the point)."""
+    levels = grp.loc[grp["task"] == task, "level"].unique()
+    value = (order or {}).get((model, setting, task, levels[0]), math.nan) if len(levels) else None
+    return f"{task} (difficulty {value:.3g})" if len(levels) == 1 and np.isfinite(value) else task
+
+
+def _label(level, tag: str) -> str:
+    return f"level {level} ({tag})" if tag else f"level {level}"
+
+
+def _title(model, setting, what: str) -> str:
+    return f"{model}, {setting_words(setting)}: {what}"
+
+
+def normalized_figures(
+    summary: pd.DataFrame, epsilon: float = 0.01, order: Order | None = None
+) -> dict[str, Plot]:
     """Figures 1-4: normalized performance vs sparsity, one panel per task, one curve (with its
     CI band) per difficulty level; the dotted line is the 1 - epsilon threshold."""
-    figs = {}
-    keys = ["model", "difficulty", "method", "structure", "scope", "regime"]
-    for key, grp in _unstructured(summary).groupby(keys, sort=True):
+    plots = {}
+    keys = _keys(summary, ["model", "difficulty", "method", "structure", "scope", "regime"])
+    for key, grp in _unstructured(summary).groupby(keys, sort=True, dropna=False):
+        k = dict(zip(keys, key, strict=True))
+        what = f"{pruning_words(k['method'], k['structure'], k.get('scope'))}, " + regime_words(
+            k.get("regime")
+        )
         tasks = sorted(grp["task"].unique())
-        fig, axes = _figure(len(tasks), " | ".join(map(str, key)))
+        title = _title(k["model"], k["difficulty"], what)
+        fig, axes = _figure(len(tasks), title)
         for ax, task in zip(axes, tasks, strict=True):
-            for level, pts in grp[grp["task"] == task].groupby("level", sort=True):
-                _curve(ax, pts, f"{key[1]}={level}", origin=1.0)
+            for level, pts, tag in _levels(grp, k["model"], k["difficulty"], task, order):
+                _curve(ax, pts, _label(level, tag), origin=1.0)
             ax.axhline(1 - epsilon, color="grey", ls=":", lw=1)
-            _style(ax, task, "normalized performance")
-        figs[slug("normalized", *key)] = fig
-    return figs
+            _style(ax, _panel(grp, k["model"], k["difficulty"], task, order), "normalized score")
+        caption = (
+            f"Normalized score (score / dense score of the same seed) vs sparsity, {what}; "
+            f"{k['model']}, {setting_words(k['difficulty'])}. One panel per task, one curve per "
+            f"level; {BAND}; dotted: 1 - epsilon = {1 - epsilon:g}."
+        )
+        plots[slug("normalized", *key)] = Plot(fig, caption, title)
+    return plots
 
 
-def regime_figures(summary: pd.DataFrame) -> dict[str, Figure]:
-    """Figures 5-6: the transfer regimes side by side (one panel each), one curve per task/level.
-    Only drawn where a configuration was run under more than one regime."""
-    figs = {}
-    keys = ["model", "difficulty", "method", "structure", "scope"]
-    for key, grp in _unstructured(summary).groupby(keys, sort=True):
+def regime_figures(summary: pd.DataFrame, order: Order | None = None) -> dict[str, Plot]:
+    """Figures 5-6: the transfer regimes in one panel per task (colour: regime, line style:
+    level). Only drawn where a configuration was run under more than one regime."""
+    plots = {}
+    keys = _keys(summary, ["model", "difficulty", "method", "structure", "scope"])
+    for key, grp in _unstructured(summary).groupby(keys, sort=True, dropna=False):
         regimes = sorted(grp["regime"].unique())
         if len(regimes) < 2:
             continue
-        fig, axes = _figure(len(regimes), " | ".join(map(str, key)))
-        for ax, regime in zip(axes, regimes, strict=True):
-            sub = grp[grp["regime"] == regime]
-            for (task, level), pts in sub.groupby(["task", "level"], sort=True):
-                _curve(ax, pts, f"{task} ({level})", origin=1.0)
-            _style(ax, f"{regime} transfer", "normalized performance")
-        figs[slug("regimes", *key)] = fig
-    return figs
+        k = dict(zip(keys, key, strict=True))
+        what = pruning_words(k["method"], k["structure"], k.get("scope"))
+        tasks = sorted(grp["task"].unique())
+        title = _title(k["model"], k["difficulty"], f"{what}, transfer regimes")
+        fig, axes = _figure(len(tasks), title)
+        for ax, task in zip(axes, tasks, strict=True):
+            for i, regime in enumerate(regimes):
+                sub = grp[grp["regime"] == regime]
+                for j, (level, pts, tag) in enumerate(
+                    _levels(sub, k["model"], k["difficulty"], task, order)
+                ):
+                    style = {"color": f"C{i}", "ls": STYLES[j % len(STYLES)]}
+                    label = f"{regime}, {_label(level, tag)}"
+                    _curve(ax, pts, label, origin=1.0, **style)
+            _style(ax, _panel(grp, k["model"], k["difficulty"], task, order), "normalized score")
+        caption = (
+            f"Normalized score vs sparsity under each transfer regime, {what}; {k['model']}, "
+            f"{setting_words(k['difficulty'])}. One panel per task; colour: regime (legend: its "
+            f"name); line style: level (solid: the easier or first level); {BAND}."
+        )
+        plots[slug("regimes", *key)] = Plot(fig, caption, title)
+    return plots
 
 
-def nm_figures(summary: pd.DataFrame) -> dict[str, Figure]:
-    """N:M panels: N:M pattern on the x axis (ordered by sparsity), one line per task/level with
-    CI error bars."""
+def nm_keep(structure: str) -> tuple[int, int]:
+    """(N, M) of an "N:M" structure: N weights kept of every M."""
+    n, m = map(int, NM.match(str(structure)).groups())
+    return n, m
+
+
+def _nm_points(ax, pts: pd.DataFrame, label: str) -> None:
+    """Points at x = N with CI error bars; joined by a line only where there are two or more."""
+    pts = pts.assign(n=[nm_keep(s)[0] for s in pts["structure"]]).sort_values("n")
+    x, y = pts["n"].to_numpy(), pts["mean"].to_numpy()
+    lo, hi = pts["ci_low"].to_numpy(), pts["ci_high"].to_numpy()
+    err = np.nan_to_num(np.vstack([y - lo, hi - y]))
+    ax.errorbar(x, y, yerr=err, marker="o", ms=4, capsize=3, label=label,
+                ls="-" if len(x) > 1 else "none")  # fmt: skip
+
+
+def nm_figures(
+    summary: pd.DataFrame, epsilon: float = 0.01, order: Order | None = None
+) -> dict[str, Plot]:
+    """N:M structures on their own axis: x = N weights kept of every M (one figure per M), one
+    panel per task, one series per level with CI error bars. A lone N:M pattern is a point with
+    its error bar in a small panel, never a line."""
     nm = summary[summary["structure"].map(is_nm).astype(bool)]
-    figs = {}
-    for key, grp in nm.groupby(["model", "difficulty", "method", "regime"], sort=True):
-        order = sorted(grp["structure"].unique(), key=lambda s: (1 - _nm_keep(s), s))
-        pos = {s: i for i, s in enumerate(order)}
-        fig, (ax,) = _figure(1, " | ".join(map(str, key)))
-        for (task, level), pts in grp.groupby(["task", "level"], sort=True):
-            pts = pts.sort_values("structure", key=lambda c: c.map(pos))
-            x = pts["structure"].map(pos).to_numpy()
-            y = pts["mean"].to_numpy()
-            err = np.vstack([y - pts["ci_low"].to_numpy(), pts["ci_high"].to_numpy() - y])
-            ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=3, label=f"{task} ({level})")
-        ax.set_xticks(range(len(order)), order)
-        _style(ax, "N:M sparsity", "normalized performance", xlabel="N:M (keep N of every M)")
-        figs[slug("nm", *key)] = fig
-    return figs
+    if nm.empty:
+        return {}
+    nm = nm.assign(m=[nm_keep(s)[1] for s in nm["structure"]])
+    plots = {}
+    keys = _keys(nm, ["model", "difficulty", "method", "scope", "regime", "m"])
+    for key, grp in nm.groupby(keys, sort=True, dropna=False):
+        k = dict(zip(keys, key, strict=True))
+        patterns = sorted(set(grp["structure"]), key=nm_keep)
+        lone = len(patterns) == 1
+        method = METHODS.get(str(k["method"]), str(k["method"]))
+        what = f"{method}, N:M with M = {k['m']}, {regime_words(k.get('regime'))}"
+        tasks = sorted(grp["task"].unique())
+        title = _title(k["model"], k["difficulty"], what)
+        fig, axes = _figure(len(tasks), title, panel=SMALL_PANEL if lone else PANEL)
+        for ax, task in zip(axes, tasks, strict=True):
+            for level, pts, tag in _levels(grp, k["model"], k["difficulty"], task, order):
+                _nm_points(ax, pts, _label(level, tag))
+            ax.axhline(1 - epsilon, color="grey", ls=":", lw=1)
+            ns = [nm_keep(p)[0] for p in patterns]
+            ax.set_xticks(ns, patterns)
+            ax.set_xlim(min(ns) - 0.6, max(ns) + 0.6)
+            title = _panel(grp, k["model"], k["difficulty"], task, order)
+            _style(ax, title, "normalized score", xlabel=f"N kept of every {k['m']}")
+        shape = "one pattern: a point per level" if lone else "patterns ordered by N"
+        caption = (
+            f"Normalized score of N:M semi-structured pruning with M = {k['m']} ({shape}), {method}, "
+            f"{regime_words(k.get('regime'))}; {k['model']}, "
+            f"{setting_words(k['difficulty'])}. x: N weights kept of every {k['m']}; one panel "
+            f"per task, one series per level; bars: 95% t-interval over seeds; dotted: "
+            f"1 - epsilon = {1 - epsilon:g}."
+        )
+        plots[slug("nm", *key)] = Plot(fig, caption, title)
+    return plots
 
 
-def _nm_keep(structure: str) -> float:
-    n, m = map(int, NM.match(structure).groups())
-    return n / m
+def _reference(references: pd.DataFrame, model, setting, task, level) -> pd.DataFrame:
+    return references[
+        (references["model"] == model)
+        & (references["difficulty"] == setting)
+        & (references["task"] == task)
+        & (references["level"] == level)
+    ]
 
 
-def raw_figures(score_summary: pd.DataFrame, references: pd.DataFrame) -> dict[str, Figure]:
+def raw_figures(
+    score_summary: pd.DataFrame, references: pd.DataFrame, order: Order | None = None
+) -> dict[str, Plot]:
     """Raw-metric curves: mean score vs sparsity per task and level, with the dense reference
     score (solid horizontal) and the chance/majority baseline (dashed) of each level.
 
     ``references``: one row per (model, task, difficulty, level) with dense_score and baseline."""
-    figs = {}
-    keys = ["model", "difficulty", "method", "structure", "scope", "regime"]
-    for key, grp in _unstructured(score_summary).groupby(keys, sort=True):
+    plots = {}
+    keys = _keys(score_summary, ["model", "difficulty", "method", "structure", "scope", "regime"])
+    for key, grp in _unstructured(score_summary).groupby(keys, sort=True, dropna=False):
+        k = dict(zip(keys, key, strict=True))
+        what = f"{pruning_words(k['method'], k['structure'], k.get('scope'))}, " + regime_words(
+            k.get("regime")
+        )
         tasks = sorted(grp["task"].unique())
-        fig, axes = _figure(len(tasks), " | ".join(map(str, key)))
+        title = _title(k["model"], k["difficulty"], f"raw scores, {what}")
+        fig, axes = _figure(len(tasks), title, sharey=False)
         for ax, task in zip(axes, tasks, strict=True):
-            own = references[(references["model"] == key[0]) & (references["task"] == task)]
+            own = references[(references["model"] == k["model"]) & (references["task"] == task)]
             metric = ", ".join(sorted(own["metric"].unique()))
-            for level, pts in grp[grp["task"] == task].groupby("level", sort=True):
-                ref = references[
-                    (references["model"] == key[0])
-                    & (references["difficulty"] == key[1])
-                    & (references["task"] == task)
-                    & (references["level"] == level)
-                ]
+            for level, pts, tag in _levels(grp, k["model"], k["difficulty"], task, order):
+                ref = _reference(references, k["model"], k["difficulty"], task, level)
                 dense = float(ref["dense_score"].iloc[0]) if len(ref) else None
-                _curve(ax, pts, f"{key[1]}={level}", origin=dense)
+                _curve(ax, pts, _label(level, tag), origin=dense)
                 color = ax.get_lines()[-1].get_color()
                 if dense is not None:
                     ax.axhline(dense, color=color, lw=0.8, alpha=0.7)
                 if len(ref) and np.isfinite(ref["baseline"].iloc[0]):
                     ax.axhline(float(ref["baseline"].iloc[0]), color=color, ls="--", lw=0.8)
-            _style(ax, f"{task} (solid: dense, dashed: baseline)", metric or "score")
-        figs[slug("raw", *key)] = fig
-    return figs
+            _style(ax, _panel(grp, k["model"], k["difficulty"], task, order), metric or "score")
+        caption = (
+            f"Raw score (the task's metric) vs sparsity, {what}; {k['model']}, "
+            f"{setting_words(k['difficulty'])}. One panel per task, one curve per level; solid "
+            f"horizontal: the level's dense score; dashed: its chance or majority baseline; {BAND}."
+        )
+        plots[slug("raw", *key)] = Plot(fig, caption, title)
+    return plots
 
 
 def lmc_figure(frame: pd.DataFrame, barrier: float, title: str = "") -> Figure:
@@ -184,6 +359,16 @@ def lmc_figure(frame: pd.DataFrame, barrier: float, title: str = "") -> Figure:
     return fig
 
 
+def lmc_plot(frame: pd.DataFrame, barrier: float, name: str) -> Plot:
+    """``lmc_figure`` with its caption."""
+    caption = (
+        f"Linear mode connectivity of the pair {name}: held-out loss (left; dotted: the chord "
+        f"between the endpoints; barrier {barrier:.4g}) and metric (right) along the straight "
+        "line from the dense (alpha 0) to the sparse model (alpha 1)."
+    )
+    return Plot(lmc_figure(frame, barrier, name), caption, f"linear mode connectivity, {name}")
+
+
 def save_figure(fig: Figure, out_dir: str | Path, stem: str) -> dict[str, Path]:
     """Write ``stem``.png and ``stem``.svg under ``out_dir`` (each atomically)."""
     paths = {}
@@ -195,8 +380,8 @@ def save_figure(fig: Figure, out_dir: str | Path, stem: str) -> dict[str, Path]:
     return paths
 
 
-def all_figures(*builders: Iterable[dict[str, Figure]]) -> dict[str, Figure]:
-    out: dict[str, Figure] = {}
-    for figs in builders:
-        out |= figs
+def all_figures(*builders: Mapping[str, Plot]) -> dict[str, Plot]:
+    out: dict[str, Plot] = {}
+    for plots in builders:
+        out |= plots
     return out

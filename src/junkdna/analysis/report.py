@@ -1,10 +1,16 @@
 """The study report: one self-contained HTML file (figures embedded as base64 PNG, inline CSS, no
-external reference of any kind) and a Markdown summary, both led by the verdict.
+script and no external reference of any kind) and a Markdown report in the same order.
 
     build_report(results, out_dir, provenance, title) -> {name: path}
 
-writes under ``out_dir``: report.html, report.md, verdict.txt, figures/<stem>.png|svg and
-tables/<name>.csv. Every file is written atomically.
+writes under ``out_dir``: report.html, report.md, verdict.txt (``Analysis.verdict``),
+figures/<stem>.png|svg and tables/<name>.csv. Every file is written atomically.
+
+Top to bottom: the primary tests (one row per setting), the dense references, the figures (one
+per model, setting and pruning configuration, one panel per task, each with a caption in words),
+the exploratory tests, then achievable sparsity, Table 1, linear mode connectivity, provenance,
+run counts, failed runs and the runs without a reference. Nothing is wider than the page: wide
+tables scroll inside their own box.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,36 +29,254 @@ import pandas as pd
 
 from junkdna.analysis import plots
 from junkdna.analysis.pipeline import Analysis, analyze
+from junkdna.analysis.plots import Plot, pruning_words, regime_words, setting_words
 from junkdna.analysis.tables import difficulty_table, to_html, to_markdown
+from junkdna.analysis.verdict import TARGETS
 from junkdna.paths import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:  # lmc imports torch; the report does not need it
     from junkdna.transfer.lmc import LMCResult
 
 CSS = """
-body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-.verdict{font-size:1.15em;background:#f3f6fa;border-left:4px solid #3a6ea5;padding:.8em 1em}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left}
-th{background:#f0f0f0} figure{margin:1em 0} img{max-width:100%}
-figcaption{font-size:.85em;color:#555}
+body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222;
+line-height:1.4;overflow-wrap:anywhere}
+h1,h2,h3{line-height:1.2} h3{font-size:1.05em;margin-top:1.5em}
+.scroll{max-width:100%;overflow-x:auto;margin:.5em 0 1.5em}
+table{border-collapse:collapse;font-size:.85em}
+td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;
+overflow-wrap:normal}
+th{background:#f0f0f0}
+.tests td:last-child{min-width:26em}
+.tests td:nth-child(n+5):nth-child(-n+9):not(:last-child){white-space:nowrap}
+.note{font-size:.85em;color:#555}
+.figures{display:flex;flex-wrap:wrap;gap:1em 2em;align-items:flex-start;margin:1em 0 2em}
+figure{margin:0;max-width:100%} img{max-width:100%;height:auto}
+figcaption{font-size:.85em;color:#444}
 """
+DASH = "\u2014"  # what an undefined value shows
+MIN_FIGURE_PX = 360  # the narrowest figure box (a small figure's caption needs the room)
 ACHIEVABLE_COLS = [
     "model", "task", "difficulty", "level", "method", "structure", "regime",
     "achievable", "achievable_low", "achievable_high", "never_drops",
     "auc", "auc_low", "auc_high", "n_seeds", "sparsities",
 ]  # fmt: skip
-TEST_COLS = [
-    "model", "difficulty", "method", "structure", "regime", "target",
-    "n", "rho", "mean_diff", "ci_low", "ci_high", "unit", "n_units", "p_value", "min_p",
-    "units_needed", "primary", "p_adjusted", "test", "measure", "min_seeds",
-]  # fmt: skip
 FAILED_COLS = ["run_id", "model", "task", "difficulty", "level", "method", "structure",
                "sparsity", "regime", "seed", "error"]  # fmt: skip
+REFERENCE_COLS = {
+    "model": "model", "task": "task", "difficulty": "setting", "level": "level",
+    "metric": "metric", "dense_score": "dense score", "dense_seeds": "seeds",
+    "baseline": "baseline", "human_score": "human score",
+    "human_metric_score": "dense score on the human score's metric",
+    "difficulty_value": "difficulty value (given)",
+}  # fmt: skip
+PRIMARY_NOTE = (
+    "One primary test per difficulty setting, chosen before the data (declared in the study "
+    "file, or else the test covering the most curves) and decided on its Holm-adjusted p across "
+    "the {m} primary test(s). Effect: for a two-level test the mean difference easier - harder "
+    "(positive: the harder level keeps less, as the hypothesis predicts) with its 95% interval; "
+    "for a rank test Spearman's rho between the difficulty measure and achievable sparsity "
+    "(negative as predicted). Smallest reachable p: the smallest p the design can give (after "
+    "the adjustment); above 0.05 the test cannot answer. {dash}: not defined."
+)
+EXPLORATORY_NOTE = (
+    "Exploratory: every other test (other pruning configurations, the area under the curve, the "
+    "transfer regimes of the paper's section 5). Not adjusted for multiplicity and not part of "
+    "the verdict; columns as in the primary tests."
+)
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    df: pd.DataFrame
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    stem: str
+    plot: Plot
+
+
+Block = Heading | Text | Table | Image
 
 
 def _cols(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df[[c for c in cols if c in df.columns]]
+
+
+def _finite(value) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(value, spec: str = ".3g") -> str:
+    return format(float(value), spec) if _finite(value) else DASH
+
+
+def _given(value) -> bool:
+    return value is not None and value == value and str(value) != ""
+
+
+# ---------------------------------------------------------------- test tables
+
+
+def _comparison(r: Mapping) -> str:
+    if _given(r.get("comparison")):
+        where = [f"{k} {r[k]}" for k in ("task", "level") if _given(r.get(k))]
+        return "; ".join([str(r["comparison"]), ", ".join(where)] if where else [r["comparison"]])
+    if _given(r.get("easier")) and _given(r.get("harder")):
+        easier, harder = str(r["easier"]), str(r["harder"])
+        word = "" if " [" in easier + harder else "level "
+        quantity = f" ({r['quantity']})" if _given(r.get("quantity")) else ""
+        return f"easier {word}{easier} vs harder {word}{harder}{quantity}"
+    target = TARGETS.get(str(r.get("target")), str(r.get("target", "the target")))
+    n = f", {int(r['n'])} curves" if _finite(r.get("n")) else ""
+    return f"difficulty vs {target}{n}"
+
+
+def _signed(x: float) -> str:
+    """+0.150; a tiny value (a loss barrier) keeps its digits: +1.49e-08."""
+    return f"{x:+.3f}" if x == 0 or abs(x) >= 1e-3 else f"{x:+.3g}"
+
+
+def _effect(r: Mapping) -> str:
+    for key in ("mean_diff", "estimate"):
+        if _finite(r.get(key)):
+            ci = ""
+            if _finite(r.get("ci_low")) and _finite(r.get("ci_high")):
+                ci = f" [{_signed(r['ci_low'])}, {_signed(r['ci_high'])}]"
+            return f"{_signed(r[key])}{ci}"
+    return f"rho {r['rho']:+.2f}" if _finite(r.get("rho")) else DASH
+
+
+def _size(r: Mapping) -> str:
+    if _given(r.get("unit")) and _finite(r.get("n_units")):
+        n = int(r["n_units"])
+        return f"{n} {r['unit']}{'' if n == 1 else 's'}"
+    return f"{int(r['n'])} curves" if _finite(r.get("n")) else DASH
+
+
+def _pruning(r: Mapping) -> str:
+    method, structure = r.get("method"), r.get("structure")
+    if not (_given(method) and _given(structure)):
+        return DASH
+    if ", " in f"{method}{structure}":  # a two-level test pools its configurations
+        text = f"pooled: {method} \u00d7 {structure}"
+    else:
+        text = pruning_words(method, structure, r.get("scope"))
+    return f"{text}, {regime_words(r['regime'])}" if _given(r.get("regime")) else text
+
+
+def _reachable(r: Mapping) -> str:
+    adjusted = r.get("min_p_adjusted")
+    primary = _given(r.get("primary")) and bool(r["primary"])
+    return _num(adjusted if primary and _finite(adjusted) else r.get("min_p"))
+
+
+TEST_TABLE_COLUMNS = ("setting", "model", "pruning", "comparison", "effect [95% CI]", "n", "p",
+                      "adjusted p", "smallest reachable p", "verdict")  # fmt: skip
+
+
+def table_of_tests(tests: pd.DataFrame) -> pd.DataFrame:
+    """Tests of any kind (``hypothesis``, ``regimes``, LMC) as a table in words: setting, model,
+    pruning, comparison, effect with its interval, n and unit, p, adjusted p, the smallest
+    reachable p and the verdict. Missing columns show as an em dash."""
+    rows = [
+        {
+            "setting": setting_words(r["difficulty"]) if _given(r.get("difficulty")) else DASH,
+            "model": str(r["model"]) if _given(r.get("model")) else DASH,
+            "pruning": _pruning(r),
+            "comparison": _comparison(r),
+            "effect [95% CI]": _effect(r),
+            "n": _size(r),
+            "p": _num(r.get("p_value")),
+            "adjusted p": _num(r.get("p_adjusted")),
+            "smallest reachable p": _reachable(r),
+            "verdict": str(r["verdict"]) if _given(r.get("verdict")) else DASH,
+        }
+        for r in tests.to_dict("records")
+    ]
+    return pd.DataFrame(rows, columns=list(TEST_TABLE_COLUMNS))
+
+
+def _split(tests: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(primary rows, the others) of ``Analysis.tests``."""
+    if tests.empty or "primary" not in tests:
+        return tests.iloc[:0], tests
+    primary = tests["primary"].astype(bool)
+    return tests[primary].sort_values("difficulty", kind="stable"), tests[~primary]
+
+
+def _without_empty(df: pd.DataFrame) -> pd.DataFrame:
+    return df[[c for c in df.columns if (df[c] != DASH).any()]] if len(df) else df
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _primary_blocks(a: Analysis) -> list[Block]:
+    primary, _ = _split(a.tests)
+    blocks: list[Block] = [Heading("Primary tests")]
+    if primary.empty:
+        return [*blocks, Text(a.verdict())]
+    note = PRIMARY_NOTE.format(m=len(primary), dash=DASH)
+    return [*blocks, Table(table_of_tests(primary), "tests"), Text(note)]
+
+
+def _references(a: Analysis) -> pd.DataFrame:
+    """The dense reference of every (model, task, setting, level), columns in words; columns
+    without any value are left out."""
+    refs = a.references.sort_values(["model", "difficulty", "task", "level"], kind="stable")
+    refs = refs.assign(difficulty=refs["difficulty"].map(setting_words))
+    refs = _cols(refs, list(REFERENCE_COLS)).rename(columns=REFERENCE_COLS)
+    return refs.dropna(axis=1, how="all")
+
+
+def _reference_blocks(a: Analysis) -> list[Block]:
+    note = (
+        "Dense score: mean over seeds of the unpruned model after the reference regime (what "
+        "every normalized score divides by); baseline: chance or majority class."
+    )
+    return [Heading("Dense references"), Table(_references(a)), Text(note)]
+
+
+FIGURE_KINDS = (
+    ("normalized", "Normalized score vs sparsity"),
+    ("nm", "N:M semi-structured pruning"),
+    ("regimes", "Transfer regimes"),
+    ("raw", "Raw scores"),
+)
+
+
+def _figure_blocks(figures: Mapping[str, Plot]) -> list[Block]:
+    blocks: list[Block] = [Heading("Figures")]
+    for kind, heading in FIGURE_KINDS:
+        mine = [(s, p) for s, p in figures.items() if s.split("-", 1)[0] == kind]
+        if mine:
+            blocks += [Heading(heading, 3), *(Image(s, p) for s, p in mine)]
+    if len(blocks) == 1:
+        blocks.append(Text("No figures: no completed sparse run has a dense reference."))
+    return blocks
+
+
+def _exploratory_blocks(a: Analysis) -> list[Block]:
+    _, others = _split(a.tests)
+    frames = [f for f in (others, a.auc_tests, a.regime_tests) if not f.empty]
+    df = table_of_tests(pd.concat(frames, ignore_index=True) if frames else a.auc_tests)
+    return [Heading("Exploratory tests"), Text(EXPLORATORY_NOTE), Table(df, "tests")]
 
 
 def run_counts(a: Analysis) -> pd.DataFrame:
@@ -70,77 +296,128 @@ def _provenance_table(provenance: Mapping) -> pd.DataFrame:
     )
 
 
-def _figures(a: Analysis, lmc: Mapping[str, LMCResult] | None) -> dict:
-    figs = plots.all_figures(
-        plots.normalized_figures(a.summary, a.epsilon),
-        plots.regime_figures(a.summary),
-        plots.nm_figures(a.summary),
-        plots.raw_figures(a.score_summary, a.references),
-    )
-    for name, res in (lmc or {}).items():
-        figs[plots.slug("lmc", name)] = plots.lmc_figure(res.to_frame(), res.barrier, name)
-    return figs
-
-
-def _sections(
-    a: Analysis, provenance: Mapping, lmc, human_scores
-) -> list[tuple[str, pd.DataFrame]]:
-    tables = [
-        ("Difficulty table (Table 1)", difficulty_table(a.results, a.achievable, human_scores)),
-        (
-            f"Achievable sparsity (normalized >= 1 - {a.epsilon:g}; + = never dropped)",
-            _cols(a.achievable, ACHIEVABLE_COLS),
-        ),
-        ("Hypothesis tests", _cols(pd.concat([a.tests, a.auc_tests]), TEST_COLS)),
-    ]
+def _lmc_blocks(lmc, lmc_tests: pd.DataFrame | None, figures: Mapping[str, Plot]) -> list[Block]:
+    has_tests = lmc_tests is not None and not lmc_tests.empty
+    if not (lmc or has_tests):
+        return []
+    blocks: list[Block] = [Heading("Linear mode connectivity")]
+    blocks += [Image(s, p) for s, p in figures.items() if s.startswith("lmc-")]
     if lmc:
         barriers = pd.DataFrame(
-            [(k, r.barrier) for k, r in lmc.items()], columns=["pair", "barrier"]
+            [(k, r.barrier) for k, r in lmc.items()], columns=["pair", "loss barrier"]
         )
-        tables.append(("Linear mode connectivity: loss barriers", barriers))
-    tables += [
+        blocks.append(Table(barriers))
+    if has_tests:
+        blocks += [Heading("Linear mode connectivity tests", 3)]
+        blocks.append(Table(_without_empty(table_of_tests(lmc_tests)), "tests"))
+    return blocks
+
+
+def _rest_blocks(a: Analysis, table1: pd.DataFrame) -> list[Block]:
+    achievable = f"Achievable sparsity (normalized >= 1 - {a.epsilon:g}; + = never dropped)"
+    pairs = [
+        (achievable, _cols(a.achievable, ACHIEVABLE_COLS)),
+        ("Difficulty table (Table 1)", table1),
+    ]
+    return [block for heading, df in pairs for block in (Heading(heading), Table(df))]
+
+
+def _tail_blocks(a: Analysis, provenance: Mapping) -> list[Block]:
+    pairs = [
         ("Provenance", _provenance_table(provenance)),
         ("Run counts", run_counts(a)),
         ("Failed runs", _cols(a.failed, FAILED_COLS)),
         ("Runs without a dense reference", _cols(a.unmatched, [*FAILED_COLS[:-1], "reason"])),
     ]
-    return tables
+    return [block for heading, df in pairs for block in (Heading(heading), Table(df))]
 
 
-def _html(title, verdicts, figures: dict[str, bytes], tables) -> str:
+# ---------------------------------------------------------------- figures
+
+
+def _order(a: Analysis) -> dict[tuple, float]:
+    """{(model, setting, task, level): difficulty measure}: which level is the harder one."""
+    keys = ["model", "difficulty", "task", "level", "difficulty_value"]
+    if a.points.empty or not set(keys) <= set(a.points.columns):
+        return {}
+    points = a.points[keys].drop_duplicates(keys[:-1])
+    return {tuple(r[:-1]): float(r[-1]) for r in points.itertuples(index=False, name=None)}
+
+
+def _figures(a: Analysis, lmc: Mapping[str, LMCResult] | None) -> dict[str, Plot]:
+    order = _order(a)
+    figs = plots.all_figures(
+        plots.normalized_figures(a.summary, a.epsilon, order),
+        plots.nm_figures(a.summary, a.epsilon, order),
+        plots.regime_figures(a.summary, order),
+        plots.raw_figures(a.score_summary, a.references, order),
+    )
+    for name, res in (lmc or {}).items():
+        figs[plots.slug("lmc", name)] = plots.lmc_plot(res.to_frame(), res.barrier, name)
+    return figs
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _html_block(block: Block, pngs: Mapping[str, bytes]) -> str:
     esc = html.escape
-    parts = [
+    if isinstance(block, Heading):
+        return f"<h{block.level}>{esc(block.text)}</h{block.level}>"
+    if isinstance(block, Text):
+        return f'<p class="note">{esc(block.text)}</p>'
+    if isinstance(block, Table):
+        css = f"scroll {block.css}".strip()
+        return f'<div class="{css}">{to_html(block.df)}</div>'
+    png = pngs[block.stem]
+    # The figure is as wide as its image (its caption wraps there; a narrow one gets room for
+    # its caption), so that small figures sit side by side.
+    width = max(int.from_bytes(png[16:20], "big"), MIN_FIGURE_PX)  # the PNG header's width
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure id="{esc(block.stem)}" style="width:{width}px">'
+        f'<img alt="{esc(block.plot.title or block.stem)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{esc(block.plot.caption)}</figcaption></figure>"
+    )
+
+
+def _html(title: str, blocks: list[Block], pngs: Mapping[str, bytes]) -> str:
+    esc = html.escape
+    out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
-        f'<p class="verdict">{esc(verdicts[0])}</p>',
     ]
-    if len(verdicts) > 1:
-        parts.append("<h2>All tests</h2><ul>")
-        parts += [f"<li>{esc(v)}</li>" for v in verdicts]
-        parts.append("</ul>")
-    parts.append("<h2>Figures</h2>")
-    for stem, png in figures.items():
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(
-            f'<figure id="{esc(stem)}"><img alt="{esc(stem)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{esc(stem)}</figcaption></figure>"
-        )
-    for heading, df in tables:
-        parts.append(f"<h2>{esc(heading)}</h2>{to_html(df)}")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    for prev, block in zip([None, *blocks], [*blocks, None], strict=True):
+        if isinstance(prev, Image) and not isinstance(block, Image):
+            out.append("</div>")
+        if isinstance(block, Image) and not isinstance(prev, Image):
+            out.append('<div class="figures">')
+        if block is not None:
+            out.append(_html_block(block, pngs))
+    return "\n".join([*out, "</body></html>"])
 
 
-def _markdown(title, verdicts, stems: list[str], tables) -> str:
-    out = [f"# {title}", "", f"**Verdict:** {verdicts[0]}", ""]
-    if len(verdicts) > 1:
-        out += ["## All tests", "", *[f"- {v}" for v in verdicts], ""]
-    out += ["## Figures", ""] + [f"![{s}](figures/{s}.png)" for s in stems] + [""]
-    for heading, df in tables:
-        out += [f"## {heading}", "", to_markdown(df)]
-    return "\n".join(out)
+def _md_block(block: Block) -> str:
+    if isinstance(block, Heading):
+        return f"{'#' * block.level} {block.text}\n"
+    if isinstance(block, Text):
+        return f"{block.text}\n"
+    if isinstance(block, Table):
+        return to_markdown(block.df)
+    caption = block.plot.caption.replace("*", "\\*")
+    return f"![{block.plot.title or block.stem}](figures/{block.stem}.png)\n\n*{caption}*\n"
+
+
+def _markdown(title: str, blocks: list[Block]) -> str:
+    return "\n".join([f"# {title}\n", *(_md_block(b) for b in blocks)])
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _readable(paths: Mapping[str, Path]) -> None:
@@ -151,6 +428,16 @@ def _readable(paths: Mapping[str, Path]) -> None:
         path.chmod(0o666 & ~umask)
 
 
+def _write_csvs(out_dir: Path, csvs: Mapping[str, pd.DataFrame]) -> dict[str, Path]:
+    paths = {}
+    for name, df in csvs.items():
+        final = out_dir / "tables" / f"{name}.csv"
+        with atomic_path(final) as tmp:
+            df.to_csv(tmp, index=False)
+        paths[f"tables/{name}.csv"] = final
+    return paths
+
+
 def build_report(
     results: pd.DataFrame,
     out_dir: str | Path,
@@ -159,6 +446,7 @@ def build_report(
     *,
     epsilon: float = 0.01,
     lmc: Mapping[str, LMCResult] | None = None,
+    lmc_tests: pd.DataFrame | None = None,
     human_scores: Mapping | None = None,
     n_boot: int = 2000,
     n_perm: int = 9999,
@@ -166,57 +454,58 @@ def build_report(
     quantity: str = "normalized",
     primary=(),
     json_path: str | Path | None = None,
+    items: Mapping | None = None,
 ) -> dict[str, Path]:
     """Analyze ``results`` (the tidy runs table) and write the report under ``out_dir``.
 
     ``provenance``: shown as given (study file, versions, commit, ...). ``lmc``: optional
-    {pair name: LMCResult} for Figure 10. ``quantity``: what a two-level test compares,
+    {pair name: LMCResult} for Figure 10; ``lmc_tests``: optional tests on them (columns
+    comparison, estimate, ci_low, ci_high, unit, n_units, p_value, verdict, ...), shown in the LMC
+    section and written to tables/lmc_tests.csv. ``quantity``: what a two-level test compares,
     "normalized" (score / dense, the paper's) or "above-baseline". ``json_path``: also write
-    every test and curve point there (``analysis.summary_json``). Returns {"html", "markdown", "verdict",
-    "figures/<stem>.png" / ".svg", "tables/<name>.csv": path}."""
+    every test and curve point there (``analysis.summary_json``). ``items``: {run id:
+    ItemOutcomes}, the unit of an evaluation-only setting's test (``analysis.items``). Returns {"html", "markdown",
+    "verdict", "figures/<stem>.png" / ".svg", "tables/<name>.csv": path}."""
     out_dir = Path(out_dir)
-    a = analyze(
-        results,
-        epsilon=epsilon,
-        n_boot=n_boot,
-        n_perm=n_perm,
-        seed=seed,
-        quantity=quantity,
-        primary=primary,
-    )
-    tests = pd.concat([a.tests, a.auc_tests])
-    verdicts = [a.verdict()] + [v for v in tests.get("verdict", []) if v != a.verdict()]
-    verdicts += list(a.regime_tests.get("verdict", []))
+    a = analyze(results, epsilon=epsilon, n_boot=n_boot, n_perm=n_perm, seed=seed,
+                quantity=quantity, primary=primary, items=items)  # fmt: skip
     paths: dict[str, Path] = {}
-
-    figures: dict[str, bytes] = {}
-    for stem, fig in _figures(a, lmc).items():
-        for fmt, path in plots.save_figure(fig, out_dir / "figures", stem).items():
+    figures = _figures(a, lmc)
+    pngs: dict[str, bytes] = {}
+    for stem, plot in figures.items():
+        for fmt, path in plots.save_figure(plot.figure, out_dir / "figures", stem).items():
             paths[f"figures/{stem}.{fmt}"] = path
-        figures[stem] = (out_dir / "figures" / f"{stem}.png").read_bytes()
+        pngs[stem] = (out_dir / "figures" / f"{stem}.png").read_bytes()
 
-    tables = _sections(a, provenance, lmc, human_scores)
-    csvs = {"normalized": a.normalized, "summary": a.summary, "achievable": a.achievable}
-    csvs |= {"hypothesis": tests, "difficulty": tables[0][1], "regimes": a.regime_tests}
-    for name, df in csvs.items():
-        final = out_dir / "tables" / f"{name}.csv"
-        with atomic_path(final) as tmp:
-            df.to_csv(tmp, index=False)
-        paths[f"tables/{name}.csv"] = final
+    table1 = difficulty_table(a.results, a.achievable, human_scores)
+    tests = pd.concat([a.tests, a.auc_tests])
+    csvs = {"normalized": a.normalized, "summary": a.summary, "achievable": a.achievable,
+            "hypothesis": tests, "difficulty": table1, "regimes": a.regime_tests}  # fmt: skip
+    if lmc_tests is not None and not lmc_tests.empty:
+        csvs["lmc_tests"] = lmc_tests
+    paths |= _write_csvs(out_dir, csvs)
 
+    blocks = [
+        *_primary_blocks(a),
+        *_reference_blocks(a),
+        *_figure_blocks(figures),
+        *_exploratory_blocks(a),
+        *_rest_blocks(a, table1),
+        *_lmc_blocks(lmc, lmc_tests, figures),
+        *_tail_blocks(a, provenance),
+    ]
     for key, name, text in (
-        ("html", "report.html", _html(title, verdicts, figures, tables)),
-        ("markdown", "report.md", _markdown(title, verdicts, list(figures), tables)),
-        ("verdict", "verdict.txt", verdicts[0] + "\n"),
+        ("html", "report.html", _html(title, blocks, pngs)),
+        ("markdown", "report.md", _markdown(title, blocks)),
     ):
-        atomic_write_text(out_dir / name, text)
+        _write_text(out_dir / name, text)
         paths[key] = out_dir / name
+    atomic_write_text(out_dir / "verdict.txt", a.verdict() + "\n")
+    paths["verdict"] = out_dir / "verdict.txt"
     if json_path is not None:
-        import json
-
         from junkdna.analysis.summary_json import analysis_json
 
-        body = analysis_json(tests, a.summary, a.regime_tests)
+        body = analysis_json(tests, a.summary, a.regime_tests, lmc_tests)
         atomic_write_text(Path(json_path), json.dumps(body, indent=2, allow_nan=False))
         paths["json"] = Path(json_path)
     _readable(paths)

@@ -77,12 +77,37 @@ def _section5(t: dict) -> dict[str, Any]:
     }
 
 
+def _lmc(t: dict) -> dict[str, Any]:
+    return {
+        "setting": t["difficulty"],
+        "primary": False,
+        "unit": t["unit"],
+        "n_units": int(t["n_units"]),
+        "method": t["test"],
+        "estimate": _num(t["estimate"]),
+        "ci": [_num(t["ci_low"]), _num(t["ci_high"])],
+        "p": _num(t["p_value"]),
+        "p_adjusted": None,
+        "min_p": _num(t["min_p"]),
+        "verdict": t["verdict"],
+        "target": t["comparison"],
+        "model": t.get("model"),
+        "regime": t.get("regime"),
+        "pruning": {k: t.get(k) for k in ("method", "structure", "scope", "sparsity")},
+    }
+
+
 def analysis_json(
-    tests: pd.DataFrame, summary: pd.DataFrame, regime_tests: pd.DataFrame | None = None
+    tests: pd.DataFrame,
+    summary: pd.DataFrame,
+    regime_tests: pd.DataFrame | None = None,
+    lmc_tests: pd.DataFrame | None = None,
 ) -> dict[str, list[dict]]:
     out_tests = [_test(t) for t in tests.to_dict("records")]
     if regime_tests is not None and not regime_tests.empty:  # the paper's section 5, exploratory
         out_tests += [_section5(t) for t in regime_tests.to_dict("records")]
+    if lmc_tests is not None and not lmc_tests.empty:  # appendix B's barriers, exploratory
+        out_tests += [_lmc(t) for t in lmc_tests.to_dict("records")]
     curves = []
     for row in summary.to_dict("records"):
         curves.append(

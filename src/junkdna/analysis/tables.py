@@ -92,11 +92,14 @@ def difficulty_table(
     return table
 
 
+MISSING = "\u2014"  # an em dash: what a NaN or missing cell shows
+
+
 def _fmt(value) -> str:
     if isinstance(value, float | np.floating):
-        return "" if math.isnan(value) else f"{value:.4g}"
-    if value is None:
-        return ""
+        return MISSING if math.isnan(value) else f"{value:.4g}"
+    if value is None or value is pd.NA or value is pd.NaT:
+        return MISSING
     return str(value)
 
 

@@ -1,10 +1,12 @@
-"""`junkdna report STUDY | RESULTS.csv | RESULTS.parquet`: analyze the finished runs; print the
-report's path and the verdict."""
+"""`junkdna report STUDY | RESULTS.csv | RESULTS.parquet [--items ITEMS]`: analyze the finished
+runs; print the report's path and the verdict."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 TABLES = (".csv", ".parquet")
 
@@ -29,58 +31,97 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--json", type=Path, default=None, metavar="PATH",
                    help="also write every test and every curve point as JSON")  # fmt: skip
+    p.add_argument(
+        "--items",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="with a results table: the per-item outcomes `junkdna export --items` wrote (the "
+        "unit of an evaluation-only setting's test); a study reads its own",
+    )
     return p
+
+
+@dataclass
+class Source:
+    """What the report is built from: a study's database, or a results table."""
+
+    results: Any  # pd.DataFrame
+    out: Path
+    provenance: dict[str, Any]
+    title: str
+    primary: Any = ()
+    lmc: dict | None = None
+    lmc_tests: Any = None
+    items: dict = field(default_factory=dict)
 
 
 def run(args) -> int:
     from junkdna.analysis.report import build_report
+    from junkdna.errors import JunkDNAError
     from junkdna.provenance import versions
 
-    source = Path(args.study)
-    if source.suffix in TABLES:
-        df, out, provenance, lmc, primary = _from_table(source, args)
-        title = f"junkdna report: {source.name}"
+    path = Path(args.study)
+    if path.suffix in TABLES:
+        src = _from_table(path, args)
     else:
-        df, out, provenance, lmc, primary = _from_study(source, args)
-        title = f"junkdna report: {provenance['study']}"
+        if args.items is not None:
+            raise JunkDNAError("--items is for a results table; a study reads its own items")
+        src = _from_study(path, args)
     paths = build_report(
-        df,
-        out,
-        {**provenance, **versions()},
-        title=title,
+        src.results,
+        src.out,
+        {**src.provenance, **versions()},
+        title=src.title,
         epsilon=args.epsilon,
-        lmc=lmc or None,
+        lmc=src.lmc or None,
+        lmc_tests=src.lmc_tests,
         quantity=args.normalize,
-        primary=primary,
+        primary=src.primary,
         json_path=args.json,
+        items=src.items,
     )
-    verdict = paths["verdict"]
-    text = verdict.read_text().strip() if isinstance(verdict, Path) else str(verdict)
     print(f"report: {paths['html']}")
     if args.json is not None:
         print(f"json: {args.json}")
-    print(text)
+    print(Path(paths["verdict"]).read_text().strip())
     return 0
 
 
-def _from_table(path: Path, args):
+def _read_table(path: Path, what: str):
     import pandas as pd
 
     from junkdna.errors import JunkDNAError
 
     if not path.is_file():
-        raise JunkDNAError(f"results table {str(path)!r} does not exist")
+        raise JunkDNAError(f"{what} {str(path)!r} does not exist")
     try:
-        df = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype={"key": str} if what == "items table" else None)
     except Exception as e:  # a damaged or foreign file: say which and why, in one line
-        raise JunkDNAError(f"results table {str(path)!r} cannot be read: {e}") from None
+        raise JunkDNAError(f"{what} {str(path)!r} cannot be read: {e}") from None
+
+
+def _from_table(path: Path, args) -> Source:
+    from junkdna.errors import JunkDNAError
+
+    df = _read_table(path, "results table")
     if df.empty:
         raise JunkDNAError(f"results table {str(path)!r} has no rows")
+    items = {}
+    if args.items is not None:
+        from junkdna.tasks.metrics import items_from_frame
+
+        items = items_from_frame(_read_table(args.items, "items table"), str(args.items))
     out = args.out or path.with_name(f"{path.stem}-report")
-    return df, out, {"results table": str(path), "runs": len(df)}, None, ()
+    provenance = {"results table": str(path), "runs": len(df)}
+    if args.items is not None:
+        provenance["items table"] = str(args.items)
+    return Source(df, out, provenance, f"junkdna report: {path.name}", items=items)
 
 
-def _from_study(path: Path, args):
+def _from_study(path: Path, args) -> Source:
     from junkdna.errors import JunkDNAError
     from junkdna.study import load_study, plan_study
     from junkdna.study.driver import db_path, open_store
@@ -98,6 +139,28 @@ def _from_study(path: Path, args):
     provenance = {"study file": str(study.path), "study": study.name,
                   "runs": status_counts(plan, store)}  # fmt: skip
     # Figure 10 from `junkdna lmc STUDY`, for the pairs of runs still in this study.
-    lmc = load_study_lmc(study.output, {r.run_id for r in plan.runs})
-    out = args.out or study.output / "report"
-    return df, out, provenance, lmc, study.spec.study.primary
+    run_ids = {r.run_id for r in plan.runs}
+    return Source(
+        df,
+        args.out or study.output / "report",
+        provenance,
+        f"junkdna report: {study.name}",
+        primary=study.spec.study.primary,
+        lmc=load_study_lmc(study.output, run_ids),
+        lmc_tests=_lmc_tests(study, plan, df, run_ids),
+        items=store.items(set(df["run_id"])),
+    )
+
+
+def _lmc_tests(study, plan, df, run_ids):
+    """The exploratory test "larger loss barrier on the harder task" over seeds
+    (``analysis.lmc_tests``), the harder task being the one with the larger difficulty measure of
+    the hypothesis tests; None when lmc never ran or no group holds two tasks/levels."""
+    from junkdna.analysis.lmc_tests import difficulty_mapping, lmc_tests
+    from junkdna.study.lmc import load_study_lmc_records
+
+    records = load_study_lmc_records(study.output, run_ids, specs=plan.by_id())
+    if records.empty:
+        return None
+    tests = lmc_tests(records, difficulty_mapping(df))
+    return None if tests.empty else tests

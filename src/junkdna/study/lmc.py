@@ -5,18 +5,24 @@ difficulty level, seed and recipe (both finished with saved weights).
 Convention (the paper's Figure 10, and ``transfer.lmc``): alpha = 0 is the DENSE fine-tuned
 model, alpha = 1 the SPARSE one; theta(alpha) = alpha * theta_sparse + (1 - alpha) * theta_dense.
 A pair's result is ``<stem>.json`` (curve, barrier, endpoints, provenance) and ``<stem>.csv``
-(the curve), each written atomically; in study mode ``<output>/lmc/<sparse run id>.json``. The
-report (``junkdna report STUDY``) reads them back with ``load_study_lmc``. A pair whose JSON
-exists with the same two runs and alphas is not recomputed.
+(the curve), each written atomically; in study mode ``<output>/lmc/<sparse run id>.json``, whose
+record also carries the sparse run's labels (``pair_labels``: seed, difficulty setting and level,
+pruning point, regime), the columns a test across seeds needs. The report (``junkdna report
+STUDY``) reads them back with ``load_study_lmc`` (Figure 10) and ``load_study_lmc_records`` (one
+row per pair, for ``analysis.lmc_tests``). A pair whose JSON exists with the same two runs and
+alphas is not recomputed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from junkdna.errors import JunkDNAError
 from junkdna.paths import atomic_path, atomic_write_text
@@ -171,8 +177,7 @@ def run_study_lmc(
             "dense_run": pair.dense.run_id,
             "sparse_weights": str(files[0]),
             "dense_weights": str(files[1]),
-            "model": spec.model,
-            "task": task.name,
+            **pair_labels(spec),
             "metric": task.metric,
             "n_validation": len(task.validation),
             "max_examples": max_examples,
@@ -212,6 +217,31 @@ def _recipe(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     return Recipe(**{**recipe.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
 
 
+# The labels of a pair in a record and in ``load_study_lmc_records``'s table: those of the sparse
+# run (its dense partner shares model, task, difficulty, level and seed by construction), in the
+# results table's own spelling (``study.export``) so that the two join.
+LABELS = ("model", "task", "difficulty", "level", "method", "structure", "scope", "sparsity",
+          "regime", "seed")  # fmt: skip
+RECORD_COLUMNS = ("pair", *LABELS, "barrier", "sparse_run", "dense_run")
+
+
+def pair_labels(spec: RunSpec) -> dict[str, Any]:
+    """``LABELS`` of a pair, from its sparse run."""
+    cfg, pruning = spec.config, spec.pruning
+    return {
+        "model": cfg["model"],
+        "task": spec.task_name,
+        "difficulty": "none" if cfg["difficulty"] is None else cfg["difficulty"]["setting"],
+        "level": spec.labels.level,
+        "method": "none" if pruning is None else pruning.method,
+        "structure": "none" if pruning is None else pruning.structure,
+        "scope": None if pruning is None else pruning.scope,
+        "sparsity": 0.0 if pruning is None else pruning.sparsity,
+        "regime": spec.regime,
+        "seed": spec.seed,
+    }
+
+
 def load_study_lmc(output: Path, run_ids=None) -> dict[str, LMCResult]:
     """{pair name: LMCResult} from ``<output>/lmc/*.json`` (empty if lmc never ran). With
     ``run_ids``, only pairs whose two runs are among them (the study file may have changed)."""
@@ -223,3 +253,33 @@ def load_study_lmc(output: Path, run_ids=None) -> dict[str, LMCResult]:
             continue
         out[str(rec.get("pair") or rec.get("title") or path.stem)] = res
     return out
+
+
+def load_study_lmc_records(
+    output: Path, run_ids=None, *, specs: Mapping[str, RunSpec] | None = None
+) -> pd.DataFrame:
+    """One row per pair of ``<output>/lmc/*.json`` (``RECORD_COLUMNS``; empty if lmc never ran),
+    the barrier recomputed from the curve (``load_result``). ``run_ids``: as ``load_study_lmc``.
+
+    ``specs`` ({run id: RunSpec}, e.g. ``plan.by_id()``): the labels come from the study's
+    current sparse run, so that they match the results table (a level renamed in the study file
+    is renamed here too) and records written before they carried labels still get them; without
+    ``specs``, or for a run the study no longer has, from the record (missing: None / NaN)."""
+    folder = Path(output) / LMC_DIR
+    rows = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        res, rec = load_result(path)
+        if run_ids is not None and not {rec.get("sparse_run"), rec.get("dense_run")} <= run_ids:
+            continue
+        spec = (specs or {}).get(rec.get("sparse_run"))
+        labels = pair_labels(spec) if spec is not None else {k: rec.get(k) for k in LABELS}
+        rows.append({
+            "pair": str(rec.get("pair") or rec.get("title") or path.stem), **labels,
+            "barrier": res.barrier, "sparse_run": rec.get("sparse_run"),
+            "dense_run": rec.get("dense_run"),
+        })  # fmt: skip
+    df = pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
+    df["sparsity"] = pd.to_numeric(df["sparsity"], errors="coerce").astype(float)
+    df["seed"] = pd.to_numeric(df["seed"], errors="coerce").astype("Int64")
+    df["barrier"] = df["barrier"].astype(float)
+    return df
