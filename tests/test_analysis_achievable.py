@@ -78,23 +78,36 @@ def _seeded_table(per_seed: dict[int, list[float]], sparsities=(0.1, 0.2, 0.3)):
 
 
 def test_interval_from_bootstrapping_seeds():
-    # Seeds A and B never drop; seed C drops to 0.94 at 0.3, pulling the mean to 0.98 < 0.99.
-    # Point estimate 0.2. A resample without C (probability (2/3)^3 = 0.30) reaches 0.3; one
-    # with C at least twice stays at 0.2; so the 95% interval is exactly [0.2, 0.3].
-    norm = _seeded_table({1: [1.0, 1.0, 1.0], 2: [1.0, 1.0, 1.0], 3: [1.0, 1.0, 0.94]})
+    # Seeds 1-4 never drop; seed 5 drops to 0.94 at 0.3, pulling the mean to 0.988 < 0.99.
+    # Point estimate 0.2. A resample without seed 5 (probability (4/5)^5 = 0.33) reaches 0.3; one
+    # with it stays at 0.2; so the 95% interval is exactly [0.2, 0.3].
+    flat = [1.0, 1.0, 1.0]
+    norm = _seeded_table({1: flat, 2: flat, 3: flat, 4: flat, 5: [1.0, 1.0, 0.94]})
     out = achievable_sparsity(norm, n_boot=2000, seed=1).iloc[0]
     assert out["achievable"] == pytest.approx(0.2)
     assert (out["achievable_low"], out["achievable_high"]) == pytest.approx((0.2, 0.3))
-    assert out["n_seeds"] == 3 and not out["single_seed"] and not out["never_drops"]
-    assert out["auc_low"] <= out["auc"] <= out["auc_high"]
+    assert out["n_seeds"] == 5 and not out["few_seeds"] and not out["never_drops"]
     assert out["sparsities"] == "0.1,0.2,0.3"
+
+
+def test_few_seeds_get_no_bootstrap_interval_and_the_auc_a_t_interval():
+    # Three seeds: a percentile bootstrap over 3 values does not cover, so none is given.
+    norm = _seeded_table({1: [1.0, 1.0, 1.0], 2: [1.0, 1.0, 0.9], 3: [1.0, 0.8, 0.8]})
+    out = achievable_sparsity(norm).iloc[0]
+    assert out["few_seeds"] and np.isnan(out["achievable_low"]) and np.isnan(out["achievable_high"])
+    # The seeds' own areas (trapezoid from (0, 1), divided by 0.3), then Student-t over 3 seeds.
+    areas = np.array([1.0, (0.1 + 0.1 + 0.095) / 0.3, (0.1 + 0.09 + 0.08) / 0.3])
+    half = 4.302652729911275 * areas.std(ddof=1) / np.sqrt(3)
+    assert out["auc"] == pytest.approx(areas.mean())
+    assert (out["auc_low"], out["auc_high"]) == pytest.approx((areas.mean() - half,
+                                                               areas.mean() + half))  # fmt: skip
 
 
 def test_single_seed_collapses_and_never_dropping_task_is_a_lower_bound():
     norm = _seeded_table({7: [1.0, 0.999, 1.0]})
     out = achievable_sparsity(norm).iloc[0]
-    assert out["single_seed"]
-    assert out["achievable"] == out["achievable_low"] == out["achievable_high"] == 0.3
+    assert out["single_seed"] and out["achievable"] == 0.3
+    assert np.isnan(out["achievable_low"]) and np.isnan(out["auc_low"])  # no interval from one
     assert out["never_drops"]
     assert out["auc"] == pytest.approx((0.1 * 1.0 + 0.1 * 0.9995 + 0.1 * 0.9995) / 0.3)
 

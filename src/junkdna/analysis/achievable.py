@@ -10,9 +10,19 @@ Rule ``"last"`` (largest tested s with p(s) >= 1 - epsilon, dips allowed) is kep
 When no tested sparsity falls below the threshold, the value is the largest tested sparsity and a
 *lower bound* (``never_drops``): the grid did not reach the breaking point.
 
-The interval resamples seeds with replacement (a seed keeps all its sparsities together, since
-they share a dense reference), recomputes the mean curve and its achievable sparsity, and takes
-percentiles. A 1e-9 slack on the threshold absorbs float rounding (0.99 / 1.0 vs 1 - 0.01).
+Intervals, over seeds (the independent unit: a seed keeps all its sparsities together, since
+they share a dense reference):
+
+* AUC: the area is linear in the curve, so it is the mean of the seeds' own areas, with a
+  Student-t interval over seeds (none under 2 seeds; a seed missing a point of the grid leaves
+  the interval undefined).
+* Achievable sparsity: a step function of the mean curve on a discrete grid, so no t-interval;
+  from ``MIN_BOOT_SEEDS`` seeds on, the seeds are resampled with replacement and the interval is
+  the percentiles of the replicates' achievable sparsities. Under that a percentile bootstrap
+  over 2-4 values does not cover, so the interval is left undefined (NaN) and ``few_seeds`` says
+  so.
+
+A 1e-9 slack on the threshold absorbs float rounding (0.99 / 1.0 vs 1 - 0.01).
 """
 
 from __future__ import annotations
@@ -24,10 +34,12 @@ import numpy as np
 import pandas as pd
 
 from junkdna.analysis.normalize import curve_keys, group_rng
+from junkdna.analysis.stats import t_interval
 from junkdna.errors import JunkDNAError
 from junkdna.registry import Registry
 
 SLACK = 1e-9
+MIN_BOOT_SEEDS = 5  # below this, no bootstrap interval for the achievable sparsity
 _trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2 only has trapz
 
 # A rule maps (passing, tested) bool arrays of shape (replicates, k) to the achievable ones.
@@ -96,8 +108,9 @@ def achievable_sparsity(
 ) -> pd.DataFrame:
     """One row per curve (``normalize.CURVE_KEYS``) of a ``normalize()`` table.
 
-    Columns: curve keys, achievable, achievable_low, achievable_high, auc, auc_low, auc_high,
-    n_seeds, single_seed, never_drops, max_sparsity, sparsities (comma-separated grid), epsilon,
+    Columns: curve keys, achievable, achievable_low, achievable_high (NaN under
+    ``MIN_BOOT_SEEDS`` seeds), auc, auc_low, auc_high (Student-t over seeds), n_seeds,
+    single_seed, few_seeds, never_drops, max_sparsity, sparsities (comma-separated grid), epsilon,
     rule."""
     RULES.get(rule)  # fail early on an unknown rule
     keys = curve_keys(normalized)
@@ -113,14 +126,13 @@ def achievable_sparsity(
             boot_curves = np.nanmean(m[idx], axis=1)  # (n_boot, k)
         ach = float(achievable_from_curves(sparsities, mean_curve, epsilon, rule)[0])
         auc = float(normalized_auc(sparsities, mean_curve)[0])
-        if n_seeds > 1:
+        ach_lo = ach_hi = np.nan
+        if n_seeds >= MIN_BOOT_SEEDS:
             ach_b = achievable_from_curves(sparsities, boot_curves, epsilon, rule)
-            auc_b = normalized_auc(sparsities, boot_curves)
             ach_lo, ach_hi = np.percentile(ach_b, [tail, 100 - tail])
-            auc_lo, auc_hi = np.nanpercentile(auc_b, [tail, 100 - tail])
-        else:
-            ach_lo = ach_hi = ach
-            auc_lo = auc_hi = auc
+        auc_lo = auc_hi = np.nan
+        if n_seeds > 1 and np.isfinite(m).all():
+            _, auc_lo, auc_hi = t_interval(normalized_auc(sparsities, m), confidence)
         rows.append(
             (
                 *key,
@@ -132,6 +144,7 @@ def achievable_sparsity(
                 float(auc_hi),
                 n_seeds,
                 n_seeds == 1,
+                n_seeds < MIN_BOOT_SEEDS,
                 bool(ach == sparsities.max()),
                 float(sparsities.max()),
                 ",".join(f"{s:g}" for s in sparsities),
@@ -149,6 +162,7 @@ def achievable_sparsity(
         "auc_high",
         "n_seeds",
         "single_seed",
+        "few_seeds",
         "never_drops",
         "max_sparsity",
         "sparsities",
