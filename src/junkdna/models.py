@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from torch import nn
 
 from junkdna.errors import JunkDNAError, unknown
 from junkdna.heads import HEADS
-from junkdna.paths import cache_dir
+from junkdna.paths import cache_dir, file_lock
 from junkdna.registry import Registry
 
 # ----------------------------------------------------------------------------- sources
@@ -96,6 +97,14 @@ def _dequantized_folder(src: ModelSource) -> str:
     target = cache_dir("models") / Path(src.gguf_file).stem
     if (target / "config.json").is_file():
         return str(target)
+    # Parallel workers on a cold cache: one converts, the others wait for it (a lock file).
+    with file_lock(target.with_name(target.name + ".lock")):
+        if not (target / "config.json").is_file():
+            _dequantize_into(src, target)
+    return str(target)
+
+
+def _dequantize_into(src: ModelSource, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(
@@ -106,13 +115,14 @@ def _dequantized_folder(src: ModelSource) -> str:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)  # atomic: a killed conversion leaves only the .tmp folder
-    return str(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)  # atomic: a killed conversion leaves only a hidden temp folder
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def local_ref(src: ModelSource) -> str:

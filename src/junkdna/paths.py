@@ -45,3 +45,19 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
 def atomic_write_text(final: str | os.PathLike, text: str) -> None:
     with atomic_path(final) as tmp:
         tmp.write_text(text)
+
+
+@contextmanager
+def file_lock(path: str | Path):
+    """An exclusive advisory lock (``flock``) on ``path`` for the block: parallel workers on a
+    cold cache take turns, so one of them converts or downloads and the others find it done."""
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from junkdna.errors import JunkDNAError
-from junkdna.paths import atomic_path, cache_dir
+from junkdna.paths import atomic_path, cache_dir, file_lock
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,16 @@ def ensure_archive(archive: Archive | None = None) -> Archive:
     archive = archive or default_archive()
     if _is_valid(archive):
         return archive
+    if not archive.fetch:
+        return _fetch_or_explain(archive)
+    # Parallel workers on a cold cache: one downloads, the others wait and find it there.
+    with file_lock(archive.path.with_name(archive.path.name + ".lock")):
+        if _is_valid(archive):
+            return archive
+        return _fetch_or_explain(archive)
+
+
+def _fetch_or_explain(archive: Archive) -> Archive:
     present = archive.path.is_file()
     if not archive.fetch:
         what = (
