@@ -1,5 +1,6 @@
 """Figures, tables and the self-contained report."""
 
+import html
 import os
 from html.parser import HTMLParser
 
@@ -10,7 +11,12 @@ import pytest
 from junkdna.analysis import plots
 from junkdna.analysis.normalize import validate_results
 from junkdna.analysis.pipeline import analyze
-from junkdna.analysis.report import TEST_TABLE_COLUMNS, build_report, table_of_tests
+from junkdna.analysis.report import (
+    TEST_TABLE_COLUMNS,
+    build_report,
+    short_verdict,
+    table_of_tests,
+)
 from junkdna.analysis.synthetic import synthetic_results
 from junkdna.analysis.tables import difficulty_table, to_markdown
 from junkdna.transfer.lmc import LMCResult
@@ -171,8 +177,12 @@ def test_primary_table_in_words_and_verdict_txt_is_the_headline(report):
     assert len(rows) == 1 + len(primary) == 2  # one setting, one primary test
     cells = dict(zip(rows[0], rows[1], strict=True))
     assert cells["setting"] == "data adequacy"  # in words, not the key
-    assert cells["verdict"] == primary["verdict"].iloc[0]
-    assert cells["verdict"].startswith("Primary test")
+    # The table shows the finding; the full sentence follows the table.
+    assert cells["verdict"] == short_verdict(primary["verdict"].iloc[0])
+    assert cells["verdict"].startswith("Not testable")
+    html_text = paths["html"].read_text(encoding="utf-8")
+    full = html.escape(primary["verdict"].iloc[0], quote=False)
+    assert html_text.index("The primary verdicts in full") < html_text.index(full)
     # the 2:4 test is untestable (every achievable sparsity ties at 0): NaN shows as a dash
     assert cells["comparison"] == "difficulty vs achievable sparsity, 4 curves"
     assert cells["p"] == cells["effect [95% CI]"] == "\u2014"
@@ -293,7 +303,7 @@ def test_two_level_and_item_rows_in_words(tmp_path):
     assert cells["effect [95% CI]"].startswith("+0.150 [")  # 1 - 0.3 / 2 - (1 - 0.3)
     assert (cells["n"], cells["p"], cells["adjusted p"]) == ("6 seeds", "0.0312", "0.0312")
     assert cells["smallest reachable p"] == "0.0312"  # 2 / 2^6, one primary
-    assert cells["verdict"].startswith("Primary test (Holm-adjusted p = 0.0312")
+    assert cells["verdict"].startswith("Supported: the harder level keeps less")
     items = pd.DataFrame(
         [{"difficulty": "external_information", "easier": "open", "harder": "closed",
           "mean_diff": 0.05, "ci_low": 0.01, "ci_high": 0.09, "unit": "item", "n_units": 200,
@@ -391,3 +401,25 @@ def test_report_reads_a_results_table_and_writes_every_test_and_curve_as_json(tm
     assert "lacks column(s)" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing.parquet")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_primary_table_shows_the_finding_and_the_full_sentences_follow():
+
+    long = (
+        "Primary test (Holm-adjusted p = 1 across settings). Cannot answer with this design (too "
+        "few units for any p below alpha) (m, data_adequacy; a vs b: normalized score +0.020); "
+        "caveats: 2 seed(s) cannot reach p < 0.05; the observed effect would need about 285 "
+        "seeds at alpha 0.05 before any adjustment."
+    )
+    assert short_verdict(long) == "Cannot answer with this design; about 285 seeds needed"
+    supported = (
+        "Primary test (Holm-adjusted p = 0.0015 across settings). Supported: the harder level "
+        "keeps less of its dense score under the same sparsity (m, x; evidence p = 0.0005)."
+    )
+    assert short_verdict(supported) == (
+        "Supported: the harder level keeps less of its dense score under the same sparsity"
+    )
+    untestable = (
+        "Primary test. Not testable (m, x): the runs recorded no item outcomes; caveats: y."
+    )
+    assert short_verdict(untestable) == "Not testable: the runs recorded no item outcomes"

@@ -34,6 +34,8 @@ window.addEventListener("load", () => {
     clientWidth: document.documentElement.clientWidth,
     bodyScrollWidth: document.body.scrollWidth,
     images: Array.from(document.images, (img) => img.naturalWidth),
+    testTables: Array.from(document.querySelectorAll(".scroll.tests"),
+                           (d) => d.scrollWidth - d.clientWidth),
   });
   document.body.appendChild(probe);
 });
@@ -116,5 +118,7 @@ def test_report_fits_a_1280px_viewport_and_every_image_loads(tmp_path):
     assert probe["clientWidth"] == VIEWPORT
     assert probe["scrollWidth"] <= VIEWPORT, f"the page scrolls sideways: {probe}"
     assert probe["bodyScrollWidth"] <= VIEWPORT, probe
+    # The tests tables (primary first) fit the page: no verdict hidden behind a scroll bar.
+    assert probe["testTables"] and all(w <= 0 for w in probe["testTables"]), probe
     assert len(probe["images"]) == len(pngs)  # every figure is on the page
     assert all(width > 0 for width in probe["images"]), f"an image did not load: {probe}"

@@ -20,6 +20,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ table{border-collapse:collapse;font-size:.85em}
 td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;
 overflow-wrap:normal}
 th{background:#f0f0f0}
-.tests td:last-child{min-width:26em}
+.tests table{width:100%} .tests td:last-child{min-width:16em}
 .tests td:nth-child(n+5):nth-child(-n+9):not(:last-child){white-space:nowrap}
 .note{font-size:.85em;color:#555}
 .figures{display:flex;flex-wrap:wrap;gap:1em 2em;align-items:flex-start;margin:1em 0 2em}
@@ -190,10 +191,32 @@ TEST_TABLE_COLUMNS = ("setting", "model", "pruning", "comparison", "effect [95% 
                       "adjusted p", "smallest reachable p", "verdict")  # fmt: skip
 
 
-def table_of_tests(tests: pd.DataFrame) -> pd.DataFrame:
+_PREFIX = re.compile(r"^(Primary test( \([^)]*\))?|Exploratory( \([^)]*\))?)\.\s+")
+_NEEDED = re.compile(r"would need about (\d+) (\w+?)s\b")
+
+
+def short_verdict(text: str) -> str:
+    """The finding of a verdict sentence without its context and evidence (the table's other
+    columns hold those): "Supported", "Cannot answer with this design (...); about 6 seeds
+    needed", "Not testable: <why>"."""
+    body = _PREFIX.sub("", str(text).strip())
+    if body.startswith("Not testable"):
+        why = body.split("): ", 1)[1] if "): " in body else body
+        return "Not testable: " + why.split("; caveats:")[0].rstrip(".")
+    head = body.split(" (", 1)[0].rstrip(".")
+    if body.startswith("Cannot answer"):
+        head = "Cannot answer with this design"
+        need = _NEEDED.search(body)
+        if need:
+            head += f"; about {need.group(1)} {need.group(2)}s needed"
+    return head
+
+
+def table_of_tests(tests: pd.DataFrame, short: bool = False) -> pd.DataFrame:
     """Tests of any kind (``hypothesis``, ``regimes``, LMC) as a table in words: setting, model,
     pruning, comparison, effect with its interval, n and unit, p, adjusted p, the smallest
-    reachable p and the verdict. Missing columns show as an em dash."""
+    reachable p and the verdict (``short``: its finding only, ``short_verdict``). Missing columns
+    show as an em dash."""
     rows = [
         {
             "setting": setting_words(r["difficulty"]) if _given(r.get("difficulty")) else DASH,
@@ -205,11 +228,17 @@ def table_of_tests(tests: pd.DataFrame) -> pd.DataFrame:
             "p": _num(r.get("p_value")),
             "adjusted p": _num(r.get("p_adjusted")),
             "smallest reachable p": _reachable(r),
-            "verdict": str(r["verdict"]) if _given(r.get("verdict")) else DASH,
+            "verdict": _verdict_cell(r, short),
         }
         for r in tests.to_dict("records")
     ]
     return pd.DataFrame(rows, columns=list(TEST_TABLE_COLUMNS))
+
+
+def _verdict_cell(r: Mapping, short: bool) -> str:
+    if not _given(r.get("verdict")):
+        return DASH
+    return short_verdict(r["verdict"]) if short else str(r["verdict"])
 
 
 def _split(tests: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -233,7 +262,12 @@ def _primary_blocks(a: Analysis) -> list[Block]:
     if primary.empty:
         return [*blocks, Text(a.verdict())]
     note = PRIMARY_NOTE.format(m=len(primary), dash=DASH)
-    return [*blocks, Table(table_of_tests(primary), "tests"), Text(note)]
+    full = [
+        Text(f"{setting_words(r['difficulty'])}: {r['verdict']}")
+        for r in primary.to_dict("records")
+    ]
+    return [*blocks, Table(table_of_tests(primary, short=True), "tests"), Text(note),
+            Heading("The primary verdicts in full", 3), *full]  # fmt: skip
 
 
 def _references(a: Analysis) -> pd.DataFrame:
