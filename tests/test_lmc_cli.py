@@ -213,9 +213,14 @@ def test_study_mode_feeds_the_report_a_barrier_test_over_seeds(tmp_path, capsys)
     assert main(["run", str(study), "--quiet"]) == 0
     assert main(["lmc", str(study), "--steps", "3"]) == 0
     assert "4 pair(s)" in capsys.readouterr().out
-    assert main(["report", str(study)]) == 0
-    html = Path(capsys.readouterr().out.splitlines()[-2].removeprefix("report: "))
+    assert main(["report", str(study), "--json", str(tmp_path / "a.json")]) == 0
+    html = Path(capsys.readouterr().out.splitlines()[-3].removeprefix("report: "))
     tests = pd.read_csv(html.parent / "tables" / "lmc_tests.csv")
+    # The JSON carries it too, exploratory, over seeds.
+    body = __import__("json").loads((tmp_path / "a.json").read_text())
+    (lmc,) = [t for t in body["tests"] if "barrier" in t["target"]]
+    assert (lmc["unit"], lmc["n_units"], lmc["primary"]) == ("seed", 2, False)
+    assert lmc["min_p"] == pytest.approx(0.5) and lmc["p_adjusted"] is None
     assert list(tests.columns) == TEST_COLUMNS and len(tests) == 1
     row = tests.iloc[0]
     assert (row["easier"], row["harder"], row["n_units"]) == ("easy", "hard", 2)

@@ -56,13 +56,14 @@ def _test(t: dict) -> dict[str, Any]:
     }
 
 
-def _section5(t: dict) -> dict[str, Any]:
+def _exploratory(t: dict, method: str, labels: tuple[str, ...], pruning: tuple[str, ...]):
+    """A section-5 or LMC test (a ``comparison`` over seeds; never primary, never adjusted)."""
     return {
         "setting": t["difficulty"],
         "primary": False,
         "unit": t["unit"],
         "n_units": int(t["n_units"]),
-        "method": "sign-flip over seeds" if _num(t["p_value"]) is not None else "t interval",
+        "method": method,
         "estimate": _num(t["estimate"]),
         "ci": [_num(t["ci_low"]), _num(t["ci_high"])],
         "p": _num(t["p_value"]),
@@ -70,31 +71,20 @@ def _section5(t: dict) -> dict[str, Any]:
         "min_p": _num(t["min_p"]),
         "verdict": t["verdict"],
         "target": t["comparison"],
-        "model": t.get("model"),
-        "task": t.get("task"),
-        "level": t.get("level"),
-        "pruning": {k: t.get(k) for k in ("method", "structure", "scope")},
+        **{k: t.get(k) for k in labels},
+        "pruning": {k: t.get(k) for k in pruning},
     }
+
+
+def _section5(t: dict) -> dict[str, Any]:
+    method = "sign-flip over seeds" if _num(t["p_value"]) is not None else "t interval"
+    return _exploratory(t, method, ("model", "task", "level"), ("method", "structure", "scope"))
 
 
 def _lmc(t: dict) -> dict[str, Any]:
-    return {
-        "setting": t["difficulty"],
-        "primary": False,
-        "unit": t["unit"],
-        "n_units": int(t["n_units"]),
-        "method": t["test"],
-        "estimate": _num(t["estimate"]),
-        "ci": [_num(t["ci_low"]), _num(t["ci_high"])],
-        "p": _num(t["p_value"]),
-        "p_adjusted": None,
-        "min_p": _num(t["min_p"]),
-        "verdict": t["verdict"],
-        "target": t["comparison"],
-        "model": t.get("model"),
-        "regime": t.get("regime"),
-        "pruning": {k: t.get(k) for k in ("method", "structure", "scope", "sparsity")},
-    }
+    return _exploratory(
+        t, t["test"], ("model", "regime"), ("method", "structure", "scope", "sparsity")
+    )
 
 
 def analysis_json(
