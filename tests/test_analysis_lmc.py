@@ -222,7 +222,7 @@ def test_records_take_the_study_labels_when_given_the_plan(tmp_path):
                    pruning=PruningPoint("magnitude", "unstructured", "global", 0.5),
                    labels=RunLabels(level="hard"))  # fmt: skip
     labels = pair_labels(spec)
-    assert labels == {"model": "m", "task": "RTE", "difficulty": "human_model_gap",
+    assert labels == {"experiment": "run", "model": "m", "task": "RTE", "difficulty": "human_model_gap",
                       "level": "hard", "method": "magnitude", "structure": "unstructured",
                       "scope": "global", "sparsity": 0.5, "regime": "sparse", "seed": 7}  # fmt: skip
     sid = spec.run_id
@@ -235,3 +235,30 @@ def test_records_take_the_study_labels_when_given_the_plan(tmp_path):
     assert {k: new[k] for k in labels} == labels
     # run_ids filters as load_study_lmc does
     assert load_study_lmc_records(tmp_path, {"other"}, specs={sid: spec}).empty
+
+
+def test_each_experiment_is_its_own_pair_of_tasks():
+    """Figure 10 runs QQP vs STS-B and QNLI vs RTE in one study, one experiment per pair: each
+    experiment gets its own test instead of a "not testable" group of four tasks."""
+    from junkdna.analysis.lmc_tests import lmc_tests
+
+    rows = []
+    for exp, tasks in {"qqp-stsb": ("qqp", "stsb"), "qnli-rte": ("qnli", "rte")}.items():
+        for task in tasks:
+            for seed in (1, 2, 3):
+                rows.append({"experiment": exp, "model": "m", "task": task, "difficulty":
+                             "human_model_gap", "level": "none", "method": "magnitude",
+                             "structure": "unstructured", "scope": "global", "sparsity": 0.5,
+                             "regime": "sparse", "seed": seed,
+                             "barrier": 0.1 + 0.2 * (task in ("stsb", "rte"))})  # fmt: skip
+    df = pd.DataFrame(rows)
+    difficulty = {("qqp", "none"): 1.0, ("stsb", "none"): 2.0, ("qnli", "none"): 1.0,
+                  ("rte", "none"): 3.0}  # fmt: skip
+    tests = lmc_tests(df, difficulty, n_perm=99).set_index("experiment")
+    assert sorted(tests.index) == ["qnli-rte", "qqp-stsb"]
+    assert tests.loc["qnli-rte", "harder"] == "rte" and tests.loc["qqp-stsb", "harder"] == "stsb"
+    assert tests["estimate"].tolist() == pytest.approx([0.2, 0.2])
+    assert (tests["n_units"] == 3).all()
+    # Without the experiment column the four tasks are one group: not testable, and it says why.
+    (row,) = lmc_tests(df.drop(columns="experiment"), difficulty, n_perm=99).to_dict("records")
+    assert "Not testable: 4 tasks/levels" in row["verdict"]

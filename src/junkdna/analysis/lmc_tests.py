@@ -7,8 +7,8 @@ tested with the SEED as the unit (one pair per fine-tuning lineage; the input is
   with a Student-t 95% interval (``stats.t_interval``), the seed count and a ``few_seeds`` flag
   (under ``normalize.FEW_SEEDS``).
 * ``lmc_tests``: the paper's claim that the barrier is larger on the harder task (QQP vs STS-B,
-  QNLI vs RTE). Within a comparable group (``GROUP``: the same model, difficulty setting, pruning
-  point and regime) holding exactly two tasks/levels, the harder one is the one with the larger
+  QNLI vs RTE). Within a comparable group (``GROUP``: the same study experiment, model,
+  difficulty setting, pruning point and regime) holding exactly two tasks/levels, the harder one is the one with the larger
   difficulty measure, which the caller supplies (``difficulty_mapping`` derives it from a study's
   results table, as the hypothesis tests do); d = barrier(harder) - barrier(easier) per shared
   seed, tested with an exact two-sided sign-flip over seeds and a Student-t interval
@@ -36,7 +36,10 @@ from junkdna.errors import JunkDNAError
 
 SUMMARY_KEYS = ("model", "task", "difficulty", "level", "method", "structure", "scope",
                 "sparsity", "regime")  # fmt: skip
-GROUP = ("model", "difficulty", "method", "structure", "scope", "sparsity", "regime")
+# A study's experiment is part of a group: the paper compares pairs of tasks (QQP vs STS-B, QNLI
+# vs RTE), which a study names as one experiment each (studies/figure10_lmc.toml).
+GROUP = ("experiment", "model", "difficulty", "method", "structure", "scope", "sparsity",
+         "regime")  # fmt: skip
 REQUIRED = (*SUMMARY_KEYS, "seed", "barrier")
 SUMMARY_COLUMNS = [*SUMMARY_KEYS, "mean_barrier", "ci_low", "ci_high", "n_seeds", "n_pairs",
                    "few_seeds"]  # fmt: skip
@@ -56,6 +59,9 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
             "(junkdna.study.lmc.load_study_lmc_records)"
         )
     df = with_current_names(df.copy().reset_index(drop=True))
+    if "experiment" not in df.columns:  # records of another source: one experiment
+        df["experiment"] = ""
+    df["experiment"] = df["experiment"].map(lambda e: "" if e is None or e != e else str(e))
     # As validate_results does for the runs table: None scope would vanish from group keys.
     df["scope"] = df["scope"].map(lambda s: "none" if s is None or s != s else str(s))
     df["sparsity"] = pd.to_numeric(df["sparsity"], errors="coerce").astype(float)

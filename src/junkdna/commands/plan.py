@@ -11,7 +11,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "plan",
         help="validate a study file and print its grid (runs, shared masks, estimated cost)",
         description="Validate STUDY and expand its grid without loading any model or data. The "
-        "cost estimate uses measured run times from the study's database, when it has some.",
+        "cost estimate uses measured run times from the study's database, when it has some; "
+        "for runs on a GPU or of a model in the cost table (src/junkdna/study/costs.py) it also "
+        "prints an estimated GPU time on one A100-class GPU (an estimate, not a measurement).",
     )
     p.add_argument("study", help="study file (.toml)")
     p.add_argument("--list", action="store_true", help="list every run")
@@ -20,6 +22,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from junkdna.study import load_study, plan_study
+    from junkdna.study.costs import estimate_gpu
     from junkdna.study.driver import db_path, open_store
     from junkdna.study.export import estimate_cost, status_counts
     from junkdna.study.plan import measured_notes
@@ -50,6 +53,13 @@ def run(args) -> int:
             f"  estimated cost: {cost['seconds'] / 3600:.2f} h of single-worker time for "
             f"{cost['pending']} runs not done{extra} (from measured run times)"
         )
+    gpu = estimate_gpu(plan)
+    if gpu is not None:
+        print("  " + gpu.describe())
+        for why in gpu.unestimated[:3]:
+            print(f"    not estimated: {why}")
+        if len(gpu.unestimated) > 3:
+            print(f"    (and {len(gpu.unestimated) - 3} more not estimated)")
     for note in measured_notes(plan):
         print(note)
     if args.list:

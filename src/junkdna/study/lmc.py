@@ -220,8 +220,8 @@ def _recipe(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
 # The labels of a pair in a record and in ``load_study_lmc_records``'s table: those of the sparse
 # run (its dense partner shares model, task, difficulty, level and seed by construction), in the
 # results table's own spelling (``study.export``) so that the two join.
-LABELS = ("model", "task", "difficulty", "level", "method", "structure", "scope", "sparsity",
-          "regime", "seed")  # fmt: skip
+LABELS = ("experiment", "model", "task", "difficulty", "level", "method", "structure", "scope",
+          "sparsity", "regime", "seed")  # fmt: skip
 RECORD_COLUMNS = ("pair", *LABELS, "barrier", "sparse_run", "dense_run")
 
 
@@ -229,6 +229,7 @@ def pair_labels(spec: RunSpec) -> dict[str, Any]:
     """``LABELS`` of a pair, from its sparse run."""
     cfg, pruning = spec.config, spec.pruning
     return {
+        "experiment": spec.labels.experiment,
         "model": cfg["model"],
         "task": spec.task_name,
         "difficulty": "none" if cfg["difficulty"] is None else cfg["difficulty"]["setting"],
