@@ -197,8 +197,15 @@ def test_measures_larger_is_harder():
     assert HumanModelGap().measure(RunFacts(dense=0.6, human=0.0)) is None  # undefined gap
     assert DenseHeadroom().measure(RunFacts(dense=0.6, baseline=float("nan"))) is None
     assert HumanModelGap().measure() is None and DenseHeadroom().measure() is None
-    # The majority/minority contrast lies inside each run (per-domain metrics): levels get none.
-    assert MajorityMinority(minority=("gu",)).measure() is None
+    # Setting 2: the inverse of the level's group's share of the two groups' data (Table 2's
+    # CC-25 GB when zero-shot); fine-tuning rows need counts or the run's sampled rows.
+    zero = dict(majority=("ru", "vi"), minority=("gu", "my"), mode="zero-shot", data="cc25")
+    assert MajorityMinority(**zero, group="majority").measure() == pytest.approx(418.8 / 415.3)
+    assert MajorityMinority(**zero, group="minority").measure() == pytest.approx(418.8 / 3.5)
+    few = MajorityMinority(("en",), ("pl",), majority_examples=800, minority_examples=100)
+    assert few.measure() == pytest.approx(9.0)  # 900 / 100, the minority group
+    assert MajorityMinority(minority=("gu",)).measure() is None  # all rows: the run knows
+    assert few.measure(RunFacts(train_full=90, train_kept=30)) == 3.0
 
 
 def test_the_run_measure_is_what_the_analysis_falls_back_to():

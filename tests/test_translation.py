@@ -1,7 +1,10 @@
 """Setting 2 and the seq2seq path: SacreBLEU, mBART language codes on a tiny local tokenizer,
-fine-tune + generate with a tiny random mBART, majority/minority data per domain."""
+fine-tune + generate with a tiny random mBART, majority/minority groups of domains (the pivot
+task and the levels' measures: test_setting2.py)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -158,26 +161,35 @@ def domain_task() -> TaskData:
     )
 
 
-def test_majority_minority_splits_per_domain():
+def test_majority_minority_one_group_per_level():
     task = domain_task()
-    few = MajorityMinority(
-        ("en",), ("pl", "ja"), majority_examples=30, minority_examples=4, mode="few-shot"
-    ).apply(task, seed=1)
-    counts = dict(zip(*np.unique(few.train["domain"], return_counts=True), strict=True))
-    assert counts == {"en": 30, "pl": 4, "ja": 4}  # "de" is in neither: dropped
-    assert set(few.validation["domain"]) == {"en", "pl", "ja"}
-    assert sorted(np.bincount([r["label"] for r in few.train if r["domain"] == "pl"])) == [2, 2]
-    zero = from_params("majority_minority", {"majority": ["en"], "minority": ["pl"]}).apply(task)
-    assert set(zero.train["domain"]) == {"en"} and len(zero.train) == 40
-    assert set(zero.validation["domain"]) == {"en", "pl"}  # minority evaluated zero-shot
-    assert zero.info["difficulty"]["params"]["mode"] == "zero-shot"
+    few = dict(majority_examples=30, minority_examples=4, mode="few-shot")
+    minor = MajorityMinority(("en",), ("pl", "ja"), **few, group="minority").apply(task, seed=1)
+    counts = dict(zip(*np.unique(minor.train["domain"], return_counts=True), strict=True))
+    assert counts == {"pl": 4, "ja": 4}  # its own group only; "de" is in neither: dropped
+    assert set(minor.validation["domain"]) == {"pl", "ja"}
+    assert sorted(np.bincount([r["label"] for r in minor.train if r["domain"] == "pl"])) == [2, 2]
+    assert minor.info["majority_minority"]["group_train_rows"] == {"majority": 30, "minority": 8}
+    major = MajorityMinority(("en",), ("pl", "ja"), **few, group="majority").apply(task, seed=1)
+    assert set(major.train["domain"]) == {"en"} and len(major.train) == 30
+    assert set(major.validation["domain"]) == {"en"}
+    # a classification level's baseline: its training rows' majority class on its scored rows
+    named = dataclasses.replace(task, label_names=("no", "yes"))
+    base = MajorityMinority(("en",), ("pl",), 30, 4, "few-shot", "majority").apply(named, 1).info
+    assert base["majority_baseline"] == {"validation": 0.5, "validation_rows": 40}
+    assert base["majority_label"] in ("no", "yes")
+    level = {"majority": ["en"], "minority": ["pl"], "eval_examples": 5}
+    default = from_params("majority_minority", level).apply(task)  # all rows, minority group
+    assert set(default.train["domain"]) == {"pl"} and len(default.train) == 20
+    assert set(default.validation["domain"]) == {"pl"} and len(default.validation) == 5
+    assert default.info["difficulty"]["params"]["group"] == "minority"
     # nested: the 4 few-shot rows of a seed lie inside its 8
     eight = MajorityMinority(("en",), ("pl",), 30, 8, "few-shot").apply(task, seed=1)
     pl = lambda t: {r["text"] for r in t.train if r["domain"] == "pl"}  # noqa: E731
-    assert pl(few) <= pl(eight)
-    with pytest.raises(JunkDNAError, match="zero-shot means 0"):
-        MajorityMinority(("en",), ("pl",), minority_examples=3)
-    with pytest.raises(JunkDNAError, match="not in"):
+    assert pl(minor) <= pl(eight)
+    with pytest.raises(JunkDNAError, match="not fine-tuned"):
+        MajorityMinority(("en",), ("pl",), minority_examples=3, mode="zero-shot", data="cc25")
+    with pytest.raises(JunkDNAError, match="covers the minority language"):
         MajorityMinority(("en",), ("fr",)).apply(task)
 
 

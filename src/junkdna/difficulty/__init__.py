@@ -3,7 +3,8 @@
 levels, description and measure, larger = harder).
 
 1. DataAdequacy - how much training data (``sampling``).
-2. MajorityMinority - unequal amounts of data per domain of a multi-domain task (``sampling``).
+2. MajorityMinority - majority vs minority languages of a multi-domain task, one group per level,
+   measured by its share of pre-training (the paper's Table 2) or fine-tuning data (``sampling``).
 3. ExternalInformation - open vs closed book (``external``).
 4. HumanModelGap - across tasks: the normalized human-model gap; DenseHeadroom - the same idea
    for tasks without a published human score (``gaps``).
@@ -37,13 +38,14 @@ from junkdna.difficulty.gaps import (
     normalized_gap,
     paper_table1,
 )
-from junkdna.difficulty.sampling import DataAdequacy, MajorityMinority
+from junkdna.difficulty.sampling import PAPER_TABLE2, DataAdequacy, MajorityMinority
 
 __all__ = [
     "ALIASES",
     "DIFFICULTIES",
     "NO_FACTS",
     "PAPER_TABLE1",
+    "PAPER_TABLE2",
     "QA_SAMPLE_SEED",
     "DataAdequacy",
     "DenseHeadroom",
