@@ -472,3 +472,19 @@ def test_junkdna_plan_prints_the_gpu_estimate(capsys, monkeypatch, tmp_path):
     out = capsys.readouterr().out
     assert "estimated GPU time: " in out and " GPU-hours (cost table " in out
     assert "estimated cost: unknown" in out  # the measured-time estimate is still there
+
+
+def test_figure2_levels_size_their_runs_by_language_group():
+    """One level = its group's two directions: few-shot majority trains on 2 x 6,449 pairs,
+    minority on 2 x 1,000, zero-shot on none; each evaluates 2 x 1,000 sentences."""
+    from junkdna.study.costs import TASK_SIZES, sizes
+
+    seen = {}
+    for run in _plan("figure2").runs:
+        seen[run.labels.level] = sizes(run, TASK_SIZES["opus100_pivot"])
+    assert seen == {
+        "zero-shot majority": (0, 2000),
+        "zero-shot minority": (0, 2000),
+        "few-shot majority": (12_898, 2000),
+        "few-shot minority": (2000, 2000),
+    }

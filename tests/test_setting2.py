@@ -478,3 +478,18 @@ def test_offline_analogue_reduced_end_to_end(tmp_path, monkeypatch):
     assert "not testable" not in str(row["verdict"]).lower()
     assert "majority_minority" in (tmp_path / "report" / "report.md").read_text()
     assert Path(paths["verdict"]).is_file()
+
+
+def test_a_zero_shot_level_under_a_fine_tuning_regime_is_refused(tmp_path):
+    """It would train 0 steps and pass silently: the study check says why instead."""
+    import tomllib
+
+    from junkdna.errors import JunkDNAError
+    from junkdna.study import parse_study, plan_study
+
+    path = Path(__file__).resolve().parents[1] / "studies" / "figure2_majority_minority.toml"
+    data = tomllib.loads(path.read_text())
+    zero = next(e for e in data["experiment"] if e["name"] == "zero-shot")
+    zero["regimes"] = ["dense", "sparse"]
+    with pytest.raises(JunkDNAError, match="zero-shot level has no training data"):
+        plan_study(parse_study(data, tmp_path / "f2.toml"))

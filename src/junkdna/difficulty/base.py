@@ -73,6 +73,11 @@ class Difficulty:
     needs_human_score: ClassVar[bool] = False
     needs_baseline: ClassVar[bool] = False  # unless the study file gives a difficulty_value
 
+    def fits_regime(self, finetunes: bool) -> str | None:
+        """None if this level can run under a regime that fine-tunes (``finetunes``) or only
+        evaluates; else why not (a level without training data cannot be fine-tuned)."""
+        return None
+
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -232,6 +232,11 @@ class MajorityMinority(Difficulty):
         langs = set(self.majority if group == "majority" else self.minority)
         return sorted(d for d in set(present) if set(str(d).split("-")) <= langs)
 
+    def fits_regime(self, finetunes: bool) -> str | None:
+        if self.mode == "zero-shot" and finetunes:
+            return "a zero-shot level has no training data: run it under regime 'none' only"
+        return None
+
     def apply(self, task: TaskData, seed: int = 0) -> TaskData:
         where = "majority_minority"
         if not task.domain_field:

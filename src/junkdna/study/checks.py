@@ -154,6 +154,10 @@ def _check_difficulty(exp, where: str) -> None:
         except JunkDNAError as e:
             raise JunkDNAError(f"{where}.difficulty[{k}]: {e}") from None
         labels.append(level_label(d))
+        for regime in exp.regimes:
+            why = obj.fits_regime(REGIMES.get(regime).finetunes)
+            if why:
+                raise JunkDNAError(f"{where}.difficulty[{k}] with regime {regime!r}: {why}")
         # The setting says what its measure needs; every task must be able to provide it.
         if obj.needs_human_score:
             for t in exp.tasks:

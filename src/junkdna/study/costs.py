@@ -137,6 +137,9 @@ TASK_SIZES: Mapping[str, TaskSize] = _frozen(
         "winogrande": TaskSize(40_398, 1_267, "allenai/winogrande winogrande_xl"),
         "csqa": TaskSize(9_741, 1_221, "tau/commonsense_qa"),
         "triviaqa": TaskSize(138_384, 17_944, "mandarjoshi/trivia_qa rc"),
+        # Per translation direction (4 directions): the pivot join keeps far fewer pairs than
+        # OPUS-100's 1M (en-my has 25k pairs); the study's levels cap both sizes anyway.
+        "opus100_pivot": TaskSize(20_000, 2_000, "tasks/translation.py opus100_pivot, capped"),
     }
 )
 
@@ -253,6 +256,12 @@ def sizes(run: RunSpec, size: TaskSize) -> tuple[int, int] | None:
     params = diff["params"]
     if diff["setting"] == "data_adequacy":
         return prefix_size(params.get("fraction"), params.get("examples"), train), evaluated
+    if diff["setting"] == "majority_minority":
+        # One level = one language group = its two directions; zero-shot trains on nothing.
+        per = params.get(f"{params.get('group', 'majority')}_examples")
+        rows = 0 if params.get("mode") == "zero-shot" else min(train, int(per or train))
+        shown = min(evaluated, int(params.get("eval_examples") or evaluated))
+        return 2 * rows, 2 * shown
     if diff["setting"] == "external_information":
         questions = params.get("questions")
         return train, evaluated if questions is None else min(evaluated, int(questions))
