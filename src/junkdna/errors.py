@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import errno
+import re
 from collections.abc import Iterable
 
 
@@ -14,6 +16,45 @@ class JunkDNAError(ValueError):
 
 class InvariantError(JunkDNAError):
     """A regime or mask invariant was violated: the result must not be trusted."""
+
+
+class UsageError(JunkDNAError):
+    """A command line that does not parse (unknown flag, a value of the wrong type)."""
+
+
+class HubError(JunkDNAError):
+    """A model the Hugging Face hub could not give: offline, unknown id, gated, unreachable."""
+
+
+def one_line(text: str) -> str:
+    """The message on one line: line breaks (and the blanks around them) become one space."""
+    return re.sub(r"\s*\n\s*", " ", str(text)).strip()
+
+
+# What a failed write means and what would help, by errno (the user's disk, not our bug).
+_OS_HINTS = {
+    errno.ENOSPC: "free some space or choose a folder on another disk",
+    errno.EDQUOT: "free some of your quota or choose a folder on another disk",
+    errno.EROFS: "choose a folder on a writable file system",
+    errno.EACCES: "choose a folder you may write to",
+    errno.EPERM: "choose a folder you may write to",
+    errno.ENOENT: "check the path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EISDIR: "give a file, not a folder",
+    errno.EEXIST: "move it away or choose another path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+}
+
+
+def os_error(e: OSError, what: str = "file") -> JunkDNAError | None:
+    """The one-line JunkDNAError of a file-system error (full disk, read-only folder, missing
+    file ...), naming the file; None for an errno that says nothing about the user's input."""
+    hint = _OS_HINTS.get(e.errno) if e.errno is not None else None
+    if hint is None:
+        return None
+    name = e.filename if e.filename is not None else "?"
+    reason = (e.strerror or str(e)).lower()
+    return JunkDNAError(f"{what} {str(name)!r}: {reason}; {hint}")
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -152,28 +152,82 @@ class MaskSet(Mapping[str, torch.Tensor]):
             save_file(tensors, str(tmp), metadata=meta)
         return path
 
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> MaskSet:
-        from safetensors import safe_open
-
+    @staticmethod
+    def file_of(path: str | os.PathLike) -> Path:
+        """The masks file of ``path`` (a folder holding masks.safetensors, or the file)."""
         path = Path(path)
         if path.is_dir():
             path = path / "masks.safetensors"
         if not path.is_file():
-            raise JunkDNAError(f"mask file {str(path)!r} does not exist")
+            raise JunkDNAError(
+                f"mask file {str(path)!r} does not exist; give the folder that `junkdna prune "
+                "--out` wrote (with masks.safetensors) or that file"
+            )
+        return path
+
+    @classmethod
+    def check_file(cls, path: str | os.PathLike) -> dict[str, str]:
+        """Read and check only the header of a masks file (cheap, before a model loads): it is
+        a readable safetensors file, a junkdna mask file, of a format this junkdna reads."""
+        from safetensors import safe_open
+
+        path = cls.file_of(path)
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                header = f.metadata() or {}
+        except Exception as e:  # safetensors raises several types for a corrupt file
+            raise _corrupt(path, e) from e
+        _check_format(path, header)
+        return header
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> MaskSet:
+        from safetensors import safe_open
+
+        path = cls.file_of(path)
         try:
             with safe_open(str(path), framework="pt") as f:
                 header = f.metadata() or {}
                 masks = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open API)
         except Exception as e:  # safetensors raises several types for a corrupt file
-            raise JunkDNAError(f"mask file {str(path)!r} is corrupt or not a mask file: {e}") from e
-        if header.get("format") != FORMAT:
-            raise JunkDNAError(f"{str(path)!r} is not a junkdna mask file (format {FORMAT})")
+            raise _corrupt(path, e) from e
+        _check_format(path, header)
         try:
             metadata = json.loads(header.get("metadata", "{}"))
             order = json.loads(header.get("order", "[]"))
         except json.JSONDecodeError as e:
-            raise JunkDNAError(f"mask file {str(path)!r} has corrupt metadata: {e}") from e
+            raise _corrupt(path, f"its metadata is not JSON: {e}") from e
         if sorted(order) != sorted(masks):
-            raise JunkDNAError(f"mask file {str(path)!r} is inconsistent: names do not match")
-        return cls({n: masks[n] for n in order}, metadata)
+            raise _corrupt(path, "the names in its header and its tensors differ")
+        try:
+            return cls({n: masks[n] for n in order}, metadata)
+        except JunkDNAError as e:
+            raise JunkDNAError(f"mask file {str(path)!r}: {e}") from None
+
+
+def _corrupt(path: Path, why) -> JunkDNAError:
+    return JunkDNAError(
+        f"mask file {str(path)!r} is corrupt or truncated ({why}); write it again with "
+        "`junkdna prune`"
+    )
+
+
+def _check_format(path: Path, header: dict[str, str]) -> None:
+    fmt = header.get("format")
+    if fmt == FORMAT:
+        return
+    name, _, version = (fmt or "").partition("/")
+    if name == FORMAT.split("/")[0]:
+        newer = version.isdigit() and int(version) > int(FORMAT.split("/")[1])
+        raise JunkDNAError(
+            f"mask file {str(path)!r} has format {fmt}, "
+            + ("written by a newer junkdna" if newer else "which no junkdna release wrote")
+            + f"; this junkdna reads {FORMAT}: "
+            + ("upgrade junkdna, or " if newer else "")
+            + "prune again with this junkdna"
+        )
+    raise JunkDNAError(
+        f"{str(path)!r} is not a junkdna mask file (its header has no format {FORMAT}: "
+        f"{'format ' + repr(fmt) if fmt else 'a plain safetensors file?'}); give masks that "
+        "`junkdna prune` wrote"
+    )

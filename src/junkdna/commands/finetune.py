@@ -114,7 +114,10 @@ def parse_difficulty(text: str | None) -> dict | None:
     for item in filter(None, rest.split(",")):
         key, eq, value = item.partition("=")
         if not eq:
-            raise JunkDNAError(f"difficulty parameter {item!r} is not key=value")
+            raise JunkDNAError(
+                f"difficulty parameter {item!r} is not key=value (e.g. "
+                "--difficulty data_adequacy:fraction=0.1)"
+            )
         try:
             params[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
@@ -160,11 +163,19 @@ def pruning_point(args):
 
 
 def run(args) -> int:
+    from junkdna.errors import InvariantError, JunkDNAError
+    from junkdna.masks import MaskSet
+    from junkdna.paths import check_writable_folder, staged_folder
     from junkdna.provenance import versions
     from junkdna.study.run import run_one
     from junkdna.study.spec import WEIGHTS
+    from junkdna.transfer.loop import NonFiniteError
 
     spec = spec_from_args(args)
+    # Fail fast, before the model loads: a folder the results can go to, a readable masks file.
+    check_writable_folder(args.out, "--out")
+    if args.masks is not None:
+        MaskSet.check_file(args.masks)
     pruning = None if spec.pruning is None else dataclasses.asdict(spec.pruning)
     masks_from = str(args.masks) if args.masks else ("pruned here" if pruning else None)
     config = {**spec.config, "pruning": pruning, "masks_from": masks_from}
@@ -173,7 +184,11 @@ def run(args) -> int:
         record["run_id"] = spec.run_id
     try:
         res = run_one(spec)
-    except Exception as e:  # recorded, then re-raised (JunkDNAError -> exit code 2)
+    except JunkDNAError as e:
+        if isinstance(e, InvariantError | NonFiniteError):  # the run failed: recorded, exit 2
+            _write(args.out, {"status": "error", "error": f"{type(e).__name__}: {e}", **record})
+        raise  # a bad input (a path, a name, a file): nothing written
+    except Exception as e:  # recorded, then re-raised
         _write(args.out, {"status": "error", "error": f"{type(e).__name__}: {e}", **record})
         raise
     task = res.task
@@ -183,11 +198,12 @@ def run(args) -> int:
     out |= {"timings": {"prune_s": 0.0, **res.timings}, **record}
     out |= {"masks": dict(res.masks.metadata) if res.masks is not None else None}
     out |= {"history": res.history}
-    if spec.pruning is not None:
-        res.masks.save(args.out / "masks.safetensors")  # reusable with --masks DIR
-    if args.save_weights:
-        _save_weights(res.model, args.out / WEIGHTS)
-    _write(args.out, out)
+    with staged_folder(args.out, "--out") as stage:  # all files or none
+        if spec.pruning is not None:
+            res.masks.save(stage / "masks.safetensors")  # reusable with --masks DIR
+        if args.save_weights:
+            _save_weights(res.model, stage / WEIGHTS)
+        _write(stage, out)
     metric = ", ".join(f"{k}={v:.4f}" for k, v in res.metrics.items())
     seconds = res.timings.get("train_s", res.timings.get("eval_s", 0.0))
     print(f"{args.regime} on {task.name}: {metric} ({seconds:.1f}s) -> {args.out}")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -74,11 +71,14 @@ def prune_from_args(model, tokenizer_name: str, args):
 
 def run(args) -> int:
     from junkdna.models import load_model, parameters_by_name
+    from junkdna.paths import check_writable_folder, staged_folder
     from junkdna.provenance import versions
     from junkdna.pruning import resolve_rule
     from junkdna.pruning.base import METHODS
 
-    resolve_rule(METHODS.get(args.method), args.sparsity, args.structure, args.scope)  # fail fast
+    # Fail fast, before the model loads: the rule, and a folder the results can be written to.
+    resolve_rule(METHODS.get(args.method), args.sparsity, args.structure, args.scope)
+    check_writable_folder(args.out, "--out")
     t0 = time.perf_counter()
     model = load_model(args.model)
     load_s = time.perf_counter() - t0
@@ -89,10 +89,8 @@ def run(args) -> int:
     report["timings"] = {"load_s": round(load_s, 3), "prune_s": maskset.metadata["time_s"]}
     report["versions"] = versions()
 
-    # Stage everything in a sibling temp folder, then move files in: no partial output on error.
-    args.out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".prune-", dir=args.out))
-    try:
+    # Stage everything in a hidden folder, then move files in: no partial output on error.
+    with staged_folder(args.out, "--out") as stage:
         maskset.save(stage / "masks.safetensors")
         if maskset.metadata.get("updates_weights"):
             # SparseGPT reconstructs the kept weights: the mask alone does not reproduce it.
@@ -104,10 +102,6 @@ def run(args) -> int:
                 str(stage / "weights.safetensors"),
             )
         (stage / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
-        for f in stage.iterdir():
-            os.replace(f, args.out / f.name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
 
     if not args.quiet:
         print_layer_table(report)

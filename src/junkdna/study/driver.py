@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from junkdna.errors import JunkDNAError
 from junkdna.study.executors import make_executor
 from junkdna.study.plan import Plan
 from junkdna.study.runner import job_for
@@ -27,6 +28,10 @@ def db_path(study) -> Path:
 
 
 def open_store(study) -> Store:
+    from junkdna.paths import check_writable_folder
+
+    if not db_path(study).exists():  # a new study: its folder must be writable
+        check_writable_folder(study.output, f"study {study.name!r} output folder")
     return Store(db_path(study))
 
 
@@ -51,12 +56,16 @@ def run_study(
     from tqdm import tqdm
 
     study = plan.study
-    store = open_store(study)
+    ex = make_executor(executor, workers, address)  # bad flags fail before anything is written
+    try:
+        store = open_store(study)
+    except BaseException:
+        ex.shutdown()
+        raise
     jobs = {r.run_id: job_for(r, study.output) for r in plan.runs}
     statuses = store.statuses()
     finished = {"done"} if retry_failed else {"done", "failed"}
     report = RunReport(skipped=sum(statuses.get(r) in finished for r in jobs))
-    ex = make_executor(executor, workers, address)
     bar = tqdm(
         total=len(jobs), initial=report.skipped, desc=study.name, unit="run",
         disable=not progress, dynamic_ncols=True,
@@ -82,8 +91,11 @@ def run_study(
     finally:
         stop.set()
         ex.shutdown()
-        store.release()  # runs still in flight (Ctrl-C, error) become pending again
         bar.close()
+        try:
+            store.release()  # runs still in flight (Ctrl-C, error) become pending again
+        except JunkDNAError as e:  # e.g. a full disk: our leases die with this process anyway
+            log.debug("could not release the leases: %s", e)
     statuses = store.statuses()
     report.elsewhere = sum(statuses.get(r) == "running" for r in jobs)
     store.close()

@@ -3,7 +3,10 @@ back; the driver claims runs and writes the database (so no worker ever writes i
 
 * ``local`` with 1 worker: in the driver's process (per-run progress bar);
 * ``local`` with N workers: a pool of N spawned processes;
-* ``ray``: each run is a Ray task requesting the run's ``num_cpus``/``num_gpus``.
+* ``ray``: each run is a Ray task requesting the run's ``num_cpus``/``num_gpus``. A task whose
+  worker process dies (killed, out of memory, a lost node) is retried by Ray up to
+  ``RAY_MAX_RETRIES`` times, then recorded as failed; a run that fails by raising is recorded as
+  failed at once (``execute_run`` returns its error: a deterministic failure is not retried).
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from typing import Any
 
 from junkdna.errors import JunkDNAError
 from junkdna.registry import Registry
+from junkdna.study import hooks
 from junkdna.study.runner import base_row, execute_run
 
 EXECUTORS: Registry[type] = Registry("executor")
-# Variables a remote worker needs to find the same caches and stay offline.
+# Variables a remote worker needs to find the same caches and stay offline (and the test hooks).
 FORWARDED_ENV = (
     "JUNKDNA_HOME", "HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TOKENIZERS_PARALLELISM",
-    "JUNKDNA_TEST_LOG",
+    *hooks.VARIABLES,
 )  # fmt: skip
+# Tries after the first when a run's Ray worker dies (system failures only).
+RAY_MAX_RETRIES = 2
 
 
 def _failed(job: dict[str, Any], error: str) -> dict[str, Any]:
@@ -57,14 +63,22 @@ class LocalExecutor(Executor):
         self.pool = None
         self.jobs: dict[Any, dict] = {}
         if workers > 1:
-            # spawn: a fresh interpreter per worker (no forked torch/tokenizer thread state).
-            ctx = multiprocessing.get_context("spawn")
-            self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            self.pool = self._new_pool()
+
+    def _new_pool(self):
+        # spawn: a fresh interpreter per worker (no forked torch/tokenizer thread state).
+        ctx = multiprocessing.get_context("spawn")
+        return cf.ProcessPoolExecutor(max_workers=self.capacity, mp_context=ctx)
 
     def submit(self, job):
         if self.pool is None:
             return {**job, "progress": True}  # runs inside wait(), in this process
-        fut = self.pool.submit(execute_run, job)
+        try:
+            fut = self.pool.submit(execute_run, job)
+        except cf.process.BrokenProcessPool:  # a worker was killed (e.g. for memory): go on
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+            fut = self.pool.submit(execute_run, job)
         self.jobs[fut] = job
         return fut
 
@@ -110,7 +124,10 @@ class RayExecutor(Executor):
     def submit(self, job):
         res = job["spec"].resources or {}
         ref = self.remote.options(
-            num_cpus=res.get("num_cpus", 1), num_gpus=res.get("num_gpus", 0), max_retries=0
+            num_cpus=res.get("num_cpus", 1),
+            num_gpus=res.get("num_gpus", 0),
+            max_retries=RAY_MAX_RETRIES,  # the worker died: run it again, elsewhere if need be
+            retry_exceptions=False,  # execute_run returns a run's own errors; never raised here
         ).remote(job)
         self.jobs[ref] = job
         return ref
@@ -123,8 +140,13 @@ class RayExecutor(Executor):
                 job = self.jobs.pop(ref)
                 try:
                     out.append((run_id, self.ray.get(ref)))
-                except Exception as e:  # the task's worker died or the node was lost
-                    out.append((run_id, _failed(job, f"ray task failed: {type(e).__name__}: {e}")))
+                except Exception as e:  # the task's worker died every try, or the node was lost
+                    first = (str(e).strip().splitlines() or [""])[0][:300]
+                    if isinstance(e, self.ray.exceptions.RayTaskError):
+                        error = "ray task failed"
+                    else:
+                        error = f"its Ray worker died on each of {RAY_MAX_RETRIES + 1} tries"
+                    out.append((run_id, _failed(job, f"{error}: {type(e).__name__}: {first}")))
         return out
 
     def shutdown(self):
@@ -135,6 +157,8 @@ class RayExecutor(Executor):
 
 def make_executor(name: str, workers: int | None, address: str | None) -> Executor:
     cls = EXECUTORS.get(name)
+    if workers is not None and workers < 1:
+        raise JunkDNAError(f"--workers must be at least 1, got {workers}")
     if name == "local":
         return cls(workers or 1, address)
     return cls(workers, address)

@@ -92,16 +92,36 @@ def load_folder(folder: Path, model: nn.Module):
     path = folder / "masks.safetensors"
     if not path.is_file():
         raise JunkDNAError(
-            f"no masks.safetensors in {str(folder)!r} (write one with junkdna prune)"
+            f"no masks.safetensors in {str(folder)!r}; give the folder that `junkdna prune --out` "
+            "wrote"
         )
     masks = MaskSet.load(path)
     weights = None
     if (folder / "weights.safetensors").is_file():
         from safetensors.torch import load_file
 
-        weights = to_model(load_file(str(folder / "weights.safetensors")), model)
+        try:
+            stored = load_file(str(folder / "weights.safetensors"))
+        except Exception as e:  # safetensors raises several types for a corrupt file
+            raise JunkDNAError(
+                f"weights file {str(folder / 'weights.safetensors')!r} is corrupt or truncated "
+                f"({e}); write it again with `junkdna prune`"
+            ) from e
+        weights = to_model(stored, model)
+        params = dict(model.named_parameters(remove_duplicate=False))
+        bad = [n for n, w in weights.items() if n not in params or params[n].shape != w.shape]
+        if bad:
+            raise JunkDNAError(
+                f"weights file {str(folder / 'weights.safetensors')!r}: {bad[0]!r} does not fit "
+                "this model; give weights pruned from this model"
+            )
     masks = MaskSet(to_model(masks.masks, model), masks.metadata)
-    masks.check_compatible(model)
+    try:
+        masks.check_compatible(model)
+    except JunkDNAError as e:
+        raise JunkDNAError(
+            f"mask file {str(path)!r}: {e}; give masks pruned from this model"
+        ) from None
     return masks, weights
 
 

@@ -9,13 +9,17 @@ Guarantees (tested with real processes and SIGKILL):
 * runs are claimed under ``BEGIN IMMEDIATE`` (one writer at a time), so two drivers on one study
   never claim the same run; a lease whose process is dead (same host: pid and its start time;
   other hosts: no heartbeat for ``LEASE_TIMEOUT_S``) is reclaimed;
-* a corrupt file, a foreign SQLite file or a newer schema is a clear error, not a crash.
+* a corrupt file, a foreign SQLite file or a newer schema is a clear error, not a crash, and
+  the file is never written; a full disk or a read-only folder is a clear error too;
+* a study folder on a network file system (NFS, SMB, sshfs: SQLite's locking is not safe there)
+  is refused, unless ``JUNKDNA_ALLOW_NETWORK_FS=1``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -56,6 +60,65 @@ CREATE TABLE leases (
 """
 
 
+# File systems on which SQLite's locking (and so "a run is claimed once") cannot be trusted.
+NETWORK_FS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "afs", "fuse.s3fs", "fuse.gcsfuse"}
+)
+ALLOW_NETWORK_FS = "JUNKDNA_ALLOW_NETWORK_FS"
+
+
+def mount_of(path: str | Path, mounts: str) -> tuple[str, str] | None:
+    """(mount point, file system type) of the mount holding ``path`` in a ``/proc/mounts``
+    table (the longest mount point that contains it)."""
+    path = Path(os.path.realpath(path))
+    best: tuple[str, str] | None = None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+        if path.is_relative_to(point) and (best is None or len(point) >= len(best[0])):
+            best = (point, fields[2])
+    return best
+
+
+def check_local_filesystem(folder: str | Path, mounts: str | None = None) -> None:
+    """Refuse a study folder on a network file system (``mounts``: a ``/proc/mounts`` table;
+    default: this machine's, where there is one)."""
+    if os.environ.get(ALLOW_NETWORK_FS) == "1":
+        return
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text()
+        except OSError:
+            return  # not Linux: nothing to detect
+    found = mount_of(folder, mounts)
+    if found is not None and found[1] in NETWORK_FS:
+        raise JunkDNAError(
+            f"study folder {str(folder)!r} is on a network file system ({found[1]} at "
+            f"{found[0]}), where SQLite's locking is not safe (a run could run twice, the "
+            "database could break); give the study an output folder on a local disk ([study] "
+            f"output), or set {ALLOW_NETWORK_FS}=1 if one driver alone will use it"
+        )
+
+
+def _write_failure(path: Path, e: sqlite3.Error) -> JunkDNAError | None:
+    """A one-line error for a database that cannot be written (full disk, read-only folder)."""
+    code = getattr(e, "sqlite_errorname", "") or ""
+    text = str(e).lower()
+    if code == "SQLITE_FULL" or "disk is full" in text:
+        why, hint = "the disk is full", "free some space and run again (finished runs are kept)"
+    elif code.startswith("SQLITE_READONLY") or "readonly" in text:
+        why, hint = "it is read-only", "choose an output folder you may write to"
+    elif code.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        why, hint = "it cannot be opened", "choose an output folder you may write to"
+    elif code.startswith("SQLITE_IOERR") or "disk i/o error" in text:
+        why, hint = "a disk I/O error", "check the disk, or choose another output folder"
+    else:
+        return None
+    return JunkDNAError(f"study database {str(path)!r}: {why} ({e}); {hint}")
+
+
 def _pid_start(pid: int) -> str | None:
     """The process start time (Linux), so that a recycled pid is not taken for the old one."""
     try:
@@ -81,16 +144,34 @@ class Store:
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.owner = f"{self.host}:{self.pid}:{time.time_ns()}"
+        created, parent = [], self.path.parent
+        while not parent.exists() and parent != parent.parent:
+            created.append(parent)
+            parent = parent.parent
+        check_local_filesystem(self.path.parent)  # before anything is made there
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+        existed = self.path.exists()
+        self.db = None
         try:
+            self.db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
             self._open()
-        except sqlite3.DatabaseError as e:
-            self.db.close()
-            raise JunkDNAError(
-                f"study database {str(self.path)!r} is corrupt or not a SQLite file ({e}). "
-                "Move it away to start the study afresh (its finished runs are lost), or restore "
-                "a backup."
+        except (sqlite3.Error, JunkDNAError) as e:
+            if self.db is not None:
+                self.db.close()
+            if not existed:  # a database this call began: nothing half-made stays behind
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                for folder in created:  # deepest first
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        break
+            if isinstance(e, JunkDNAError):
+                raise
+            raise _write_failure(self.path, e) or JunkDNAError(
+                f"study database {str(self.path)!r} is corrupt or not a SQLite file ({e}); "
+                "it was left unchanged: move it away to start the study afresh (its finished runs "
+                "are lost), or restore a backup"
             ) from None
 
     def close(self) -> None:
@@ -115,11 +196,18 @@ class Store:
         bad = self.db.execute("PRAGMA quick_check").fetchone()[0]
         if bad != "ok":
             raise sqlite3.DatabaseError(f"integrity check failed: {bad}")
-        row = self.db.execute("SELECT version FROM schema").fetchone()
+        row = self.db.execute("SELECT version, junkdna FROM schema").fetchone()
         if row is None or row[0] != SCHEMA_VERSION:
+            from junkdna import __version__
+
+            version, by = (None, None) if row is None else row
+            newer = isinstance(version, int) and version > SCHEMA_VERSION
             raise JunkDNAError(
-                f"study database {str(self.path)!r} has schema version {row and row[0]}; this "
-                f"junkdna reads version {SCHEMA_VERSION}"
+                f"study database {str(self.path)!r} has schema version {version}"
+                + (f", written by a newer junkdna ({by})" if newer else "")
+                + f"; this junkdna ({__version__}) reads version {SCHEMA_VERSION}: "
+                + ("upgrade junkdna to continue this study" if newer else "restore a backup")
+                + "; the file was left unchanged"
             )
         self.db.execute("PRAGMA journal_mode = WAL")
         if "items" not in tables:  # a database from before per-item outcomes: add the table
@@ -148,7 +236,7 @@ class Store:
 
     # ------------------------------------------------------------------ leases
     def _transaction(self):
-        return _Immediate(self.db)
+        return _Immediate(self.db, self.path)
 
     def _reclaim_stale(self) -> int:
         now, stale = time.time(), []
@@ -273,13 +361,30 @@ _COLUMNS = (
 class _Immediate:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front (no upgrade deadlocks)."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
+    def __init__(self, db: sqlite3.Connection, path: Path):
+        self.db, self.path = db, path
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            err = _write_failure(self.path, e)
+            if err is None:
+                raise
+            raise err from None
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.Error as e:
+            if exc_type is None:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise _write_failure(self.path, e) or e from None
+            # ROLLBACK failed after an error: SQLite rolled back itself; report the first error
+        if isinstance(exc, sqlite3.Error):
+            err = _write_failure(self.path, exc)
+            if err is not None:
+                raise err from None
         return False

@@ -23,7 +23,10 @@ SUFFIXES = (".jsonl", ".csv")
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
-        raise JunkDNAError(f"task file {str(path)!r} does not exist")
+        raise JunkDNAError(
+            f"task file {str(path)!r} does not exist; give a .jsonl or .csv file, or a registered "
+            "task name (`junkdna tasks` lists them)"
+        )
     if path.suffix not in SUFFIXES:
         raise JunkDNAError(f"task file {str(path)!r}: expected one of {', '.join(SUFFIXES)}")
     if path.suffix == ".csv":
@@ -35,7 +38,10 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as e:
-                raise JunkDNAError(f"{path}:{i}: not valid JSON ({e.msg})") from None
+                raise JunkDNAError(
+                    f"task file {path}:{i}: not valid JSON ({e.msg}); each line must be one JSON "
+                    "object"
+                ) from None
     return rows
 
 
