@@ -193,13 +193,19 @@ def calibration_texts(archive: Archive | None = None) -> list[str]:
 
 @functools.cache
 def _calibration_texts(archive: Archive) -> tuple[str, ...]:
-    data = read_json(SQUAD_DEV, archive).get("data")
+    return tuple(squad_paragraphs(SQUAD_DEV, archive))
+
+
+def squad_paragraphs(member: str, archive: Archive | None = None) -> list[str]:
+    """The distinct paragraphs (``context``) of a SQuAD-format member, in file order, with
+    whitespace collapsed."""
+    data = read_json(member, archive).get("data")
     if not isinstance(data, list):
-        raise JunkDNAError(f"{SQUAD_DEV} has no 'data' list: not SQuAD v1.1 format")
+        raise JunkDNAError(f"{member} has no 'data' list: not SQuAD format")
     seen: dict[str, None] = {}
     for article in data:
         for para in article.get("paragraphs", []):
             text = " ".join(str(para.get("context", "")).split())
             if text:
                 seen.setdefault(text, None)
-    return tuple(seen)
+    return list(seen)

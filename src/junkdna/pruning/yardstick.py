@@ -119,18 +119,10 @@ def c4() -> EvalText:
 def newwiki(archive=None) -> EvalText:
     """Offline held-out Wikipedia: SQuAD-Shifts New Wikipedia paragraphs, deduplicated, in file
     order, whitespace-normalized like the calibration paragraphs, joined with a blank line."""
-    from junkdna.data.bigbench import read_json
+    from junkdna.data.bigbench import squad_paragraphs
 
-    data = read_json(NEW_WIKI, archive).get("data")
-    if not isinstance(data, list):
-        raise JunkDNAError(f"{NEW_WIKI} has no 'data' list: not SQuAD format")
-    seen: dict[str, None] = {}
-    for article in data:
-        for para in article.get("paragraphs", []):
-            text = " ".join(str(para.get("context", "")).split())
-            if text:
-                seen.setdefault(text, None)
-    return EvalText("newwiki", list(seen), "\n\n", None, f"bigbench-1.0.0:{NEW_WIKI}")
+    texts = squad_paragraphs(NEW_WIKI, archive)
+    return EvalText("newwiki", texts, "\n\n", None, f"bigbench-1.0.0:{NEW_WIKI}")
 
 
 def check_dataset(dataset: str) -> None:
