@@ -38,30 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-
-STUDY = """
-[study]
-name = "killtrials"
-output = "out"
-seeds = {seeds}
-
-[recipe]
-lr = 1e-3
-epochs = 1
-batch_size = 8
-max_length = 16
-
-[[experiment]]
-name = "grid"
-models = ["./tiny-bert"]
-tasks = [{{ name = "toy", file = "toy.jsonl" }}]
-regimes = ["dense", "sparse"]
-
-[[experiment.pruning]]
-methods = ["magnitude"]
-scopes = ["global"]
-sparsities = {sparsities}
-"""
+from study_fixtures import tiny_study_text  # noqa: E402
 
 
 def make_study(folder: Path, model: Path, task: Path, seeds, sparsities) -> Path:
@@ -69,7 +46,7 @@ def make_study(folder: Path, model: Path, task: Path, seeds, sparsities) -> Path
     (folder / "tiny-bert").symlink_to(model)
     (folder / "toy.jsonl").symlink_to(task)
     path = folder / "study.toml"
-    path.write_text(STUDY.format(seeds=json.dumps(seeds), sparsities=json.dumps(sparsities)))
+    path.write_text(tiny_study_text(sparsities=sparsities, seeds=seeds))
     return path
 
 

@@ -48,7 +48,7 @@ TINY_STUDY = """
 [study]
 name = "tiny"
 output = "out"
-seeds = [1]
+seeds = {seeds}
 
 [recipe]
 lr = 1e-3
@@ -70,14 +70,22 @@ sparsities = {sparsities}
 """
 
 
+def tiny_study_text(regimes=("dense", "sparse"), sparsities=(0.5,), extra="", seeds=(1,)) -> str:
+    """The tiny study's TOML (over ./tiny-bert and ./toy.jsonl)."""
+    return TINY_STUDY.format(
+        regimes=json.dumps(list(regimes)),
+        sparsities=json.dumps(list(sparsities)),
+        extra=extra,
+        seeds=json.dumps(list(seeds)),
+    )
+
+
 def write_study(folder: Path, regimes=("dense", "sparse"), sparsities=(0.5,), extra="") -> Path:
     """A study over the tiny model and the toy task in ``folder`` (made if missing)."""
     make_tiny_bert(folder / "tiny-bert")
     if not (folder / "toy.jsonl").is_file():
         make_task_file(folder / "toy.jsonl")
-    text = TINY_STUDY.format(
-        regimes=json.dumps(list(regimes)), sparsities=json.dumps(list(sparsities)), extra=extra
-    )
+    text = tiny_study_text(regimes, sparsities, extra)
     path = folder / "study.toml"
     path.write_text(text)
     return path
