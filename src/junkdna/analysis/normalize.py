@@ -94,6 +94,12 @@ def validate_results(results: pd.DataFrame) -> pd.DataFrame:
     for col in ("run_id", "model", "task", "difficulty", "level", "method", "structure", "metric"):
         df[col] = df[col].astype(str)
     df = with_current_names(df)
+    if "budget" in df.columns:
+        # A layer budget makes a different method: "wanda" and "wanda+owl" get their own
+        # curves and tests (uniform keeps the plain name, as in tables exported before budgets).
+        budget = df["budget"].map(lambda b: "uniform" if b is None or b != b else str(b))
+        other = (budget != "uniform") & (df["method"] != "none")
+        df.loc[other, "method"] = df.loc[other, "method"] + "+" + budget[other]
     # None scope would vanish from pandas group keys; "none" keeps it a real group.
     df["scope"] = df["scope"].map(lambda s: "none" if s is None or s != s else str(s))
     df["sparsity"] = df["sparsity"].astype(float)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -279,6 +279,35 @@ def select_rows(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
     return keep
 
 
+def spread(k: int, n: int) -> torch.Tensor:
+    """``k`` split into ``n`` integers as evenly as possible (largest remainder: the first
+    ``k mod n`` get one more), as an int64 tensor (n,) summing to exactly ``k``."""
+    base, extra = divmod(int(k), int(n))
+    return torch.full((n,), base, dtype=torch.int64) + (torch.arange(n) < extra)
+
+
+def select_row_counts(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Each output row i of (out, in) scores loses exactly its own ``counts[i]`` lowest scores
+    (ties in column order), so a matrix can lose an exact total that is not a multiple of its
+    row count (layer budgets)."""
+    if scores.dim() != 2:
+        raise JunkDNAError(
+            f"row selection needs a 2-D (out, in) score matrix, got {scores.dim()}-D"
+        )
+    _bits(scores, "row scores")  # validation only
+    rows, cols = scores.shape
+    counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1).to(scores.device)
+    if counts.numel() != rows or bool((counts < 0).any()) or bool((counts > cols).any()):
+        raise JunkDNAError(f"row counts {counts.tolist()} do not fit a {rows}x{cols} matrix")
+    keep = torch.ones_like(scores, dtype=torch.bool)
+    if int(counts.sum()):
+        order = torch.sort(scores.float(), dim=1, stable=True).indices  # (out, in), ascending
+        ranks = torch.arange(cols, device=scores.device)
+        rank_kept = ranks[None, :] >= counts[:, None]  # does rank j of row i stay?
+        keep.scatter_(1, order, rank_kept)
+    return keep
+
+
 # ----------------------------------------------------------------------------- N:M
 
 
@@ -317,11 +346,19 @@ def is_nm(keep: torch.Tensor, n: int, m: int) -> bool:
 
 @dataclass(frozen=True)
 class MaskRule:
-    """What a per-layer selection must produce: structure, scope and sparsity, validated."""
+    """What a per-layer selection must produce: structure, scope and sparsity, validated.
+
+    Layer budgets (``junkdna.pruning.budgets``) give every matrix its own exact number of
+    weights to remove: ``counts`` maps parameter names to ``(count, size)`` for the whole model,
+    and ``for_layer(name)`` is the rule of one matrix, with ``count`` set (and ``sparsity`` =
+    count / size). Without counts (the uniform budget) every matrix follows ``sparsity``.
+    """
 
     sparsity: float
     structure: Structure = Structure()
     scope: str = "layer"
+    count: int | None = None  # exact number removed from the one matrix this rule is for
+    counts: Mapping[str, tuple[int, int]] | None = field(default=None, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         check_sparsity(self.sparsity)
@@ -332,9 +369,46 @@ class MaskRule:
                 f"structure {self.structure} fixes the sparsity at {self.structure.sparsity:g}, "
                 f"but sparsity {self.sparsity:g} was asked for; omit the sparsity or make them match"
             )
+        if self.count is not None or self.counts is not None:
+            if self.structure.is_nm:
+                raise JunkDNAError(
+                    f"a layer budget cannot apply to N:M structure {self.structure}: N:M fixes "
+                    "every group's sparsity; use the uniform budget or unstructured pruning"
+                )
+            if self.scope == "global":
+                raise JunkDNAError(
+                    "a budget sets each block's share; global scope lets the scores decide; "
+                    "use scope layer or row"
+                )
+            if self.count is not None and (isinstance(self.count, bool) or self.count < 0):
+                raise JunkDNAError(f"a layer's count must be an integer >= 0, got {self.count!r}")
+
+    def with_counts(self, counts: Mapping[str, int], sizes: Mapping[str, int]) -> MaskRule:
+        """This rule with an exact count per parameter name (``sizes``: their numel)."""
+        return replace(self, counts={n: (int(k), int(sizes[n])) for n, k in counts.items()})
+
+    def for_layer(self, name: str) -> MaskRule:
+        """The rule of the one matrix ``name``: itself without counts (bit-identical uniform
+        behaviour), else a rule whose ``count`` is the matrix's exact number to remove."""
+        if self.counts is None:
+            return self
+        if name not in self.counts:
+            raise JunkDNAError(f"the layer budget has no count for {name!r}")
+        k, size = self.counts[name]
+        # sparsity only describes the layer; ``count`` decides (kept < 1 for the check)
+        sparsity = min(k / size, math.nextafter(1.0, 0.0)) if size else 0.0
+        return MaskRule(sparsity, self.structure, self.scope, count=k)
 
     def select(self, scores: torch.Tensor, name: str = "layer") -> torch.Tensor:
         """Keep-mask for one (out, in) score matrix. ``global`` scope is not a per-layer rule."""
+        if self.counts is not None:
+            return self.for_layer(name).select(scores, name)
+        if self.count is not None:
+            if self.scope == "row":
+                if scores.dim() != 2:
+                    raise JunkDNAError(f"row selection needs a 2-D score matrix for {name!r}")
+                return select_row_counts(scores, spread(self.count, scores.shape[0]))
+            return select_smallest({name: lambda: scores}, k=self.count)[name]
         if self.structure.is_nm:
             return select_nm(scores, self.structure.n, self.structure.m, name)
         if self.scope == "row":

@@ -181,7 +181,8 @@ def _process_block(
         for p in members:
             param = params[p.name]
             weight = p.matrix(param.detach()).float()  # (out, in)
-            keep, new = crit.prune_layer(weight, stats.pop(p.name), rule, p.name)
+            layer_rule = rule.for_layer(p.name)  # the rule itself unless a budget gives counts
+            keep, new = crit.prune_layer(weight, stats.pop(p.name), layer_rule, p.name)
             if new is None:
                 param.mul_(p.matrix(keep))
             else:

@@ -20,7 +20,15 @@ import torch
 from junkdna.errors import JunkDNAError
 from junkdna.pruning.base import register
 from junkdna.pruning.calibrated import CalibrationCriterion, flat_inputs
-from junkdna.pruning.select import MaskRule, select_layer, select_nm, select_rows
+from junkdna.pruning.select import (
+    MaskRule,
+    select_layer,
+    select_nm,
+    select_row_counts,
+    select_rows,
+    select_smallest,
+    spread,
+)
 
 DAMP_RETRIES = 3  # after the first attempt, dampening x10 each time
 
@@ -73,6 +81,7 @@ class SparseGPT(CalibrationCriterion):
 
     def prune_layer(self, weight, stats: Hessian, rule: MaskRule, name: str):
         damp = float(self.options["damp"])
+        rule = rule.for_layer(name)  # a layer budget's exact count for this matrix, if any
         new, keep, used = solve(weight, stats.h, rule, self.options["blocksize"], damp, name)
         if used != damp:
             self.damp_retries[name] = used
@@ -128,6 +137,11 @@ def solve(
     Unstructured: exactly round(s * rows * width) of each column block go (scope ``layer``), or
     round(s * width) of each row of it (scope ``row``). N:M: N of every M consecutive columns
     are kept, chosen when the solver reaches the group.
+
+    A rule with an exact ``count`` (layer budgets) removes exactly that many in all: the count
+    is spread over the column blocks by cumulative rounding (the first j columns hold
+    round(count * j / cols) of it; differences of those telescope to exactly ``count``); with
+    scope ``row`` each row's own count (``spread`` over the rows) is split the same way.
     """
     w = weight.detach().float().clone()
     rows, cols = w.shape
@@ -148,18 +162,28 @@ def solve(
     u, used = inverse_cholesky(h, damp, name)
     del h
     keep = torch.ones_like(w, dtype=torch.bool)
+    per = None if rule.count is None else (
+        spread(rule.count, rows) if rule.scope == "row" else torch.tensor([rule.count])
+    )  # fmt: skip
     for i1 in range(0, cols, blocksize):
         i2 = min(i1 + blocksize, cols)
         # The block is handled transposed, (width, rows): a column of W is a contiguous row.
         wt, keep_t = w[:, i1:i2].t().contiguous(), keep[:, i1:i2].t().contiguous()
-        errs_t = _solve_block(wt, u[i1:i2, i1:i2], keep_t, rule, name)
+        quota = None if per is None else _upto(per, i2, cols) - _upto(per, i1, cols)
+        errs_t = _solve_block(wt, u[i1:i2, i1:i2], keep_t, rule, name, quota)
         w[:, i1:i2] = (wt * keep_t).t()
         keep[:, i1:i2] = keep_t.t()
         w[:, i2:].sub_(errs_t.t() @ u[i1:i2, i2:])  # lazy update of everything right of the block
     return w, keep, used
 
 
-def _solve_block(wt, u1, keep_t, rule: MaskRule, name: str) -> torch.Tensor:
+def _upto(count: torch.Tensor, j: int, cols: int) -> torch.Tensor:
+    """round_half_up(count * j / cols) in exact integer arithmetic: how much of ``count`` the
+    first ``j`` of ``cols`` columns remove."""
+    return (2 * count * j + cols) // (2 * cols)
+
+
+def _solve_block(wt, u1, keep_t, rule: MaskRule, name: str, quota=None) -> torch.Tensor:
     """One column block, transposed: wt, keep_t (width, rows), updated in place. Returns the
     OBS errors (width, rows).
 
@@ -167,13 +191,21 @@ def _solve_block(wt, u1, keep_t, rule: MaskRule, name: str) -> torch.Tensor:
     columns right of it absorb -err * U[i, i+1:]. Column i itself is not updated (it would
     become exactly q); the caller multiplies the block by its mask instead. Two tensor ops per
     column: the loop over columns is the algorithm, everything inside it is vectorized.
+    ``quota``: the block's exact number to remove (a 1-element tensor, scope ``layer``) or each
+    row's (a (rows,) tensor, scope ``row``); None follows ``rule.sparsity``.
     """
     d = u1.diagonal()  # (width,)
     st = rule.structure
     if not st.is_nm:
         saliency = wt.square() / d.square()[:, None]  # (width, rows)
-        select = select_rows if rule.scope == "row" else select_layer
-        keep_t.copy_(select(saliency.t(), rule.sparsity).t())
+        if quota is None:
+            select = select_rows if rule.scope == "row" else select_layer
+            keep_t.copy_(select(saliency.t(), rule.sparsity).t())
+        elif rule.scope == "row":
+            keep_t.copy_(select_row_counts(saliency.t(), quota).t())
+        else:
+            k = int(quota[0])
+            keep_t.copy_(select_smallest({name: lambda: saliency.t()}, k=k)[name].t())
         scale = (~keep_t) / d[:, None]  # (width, rows): 1/U_ii where pruned, else 0
     else:
         scale = torch.empty_like(wt)

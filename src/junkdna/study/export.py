@@ -24,8 +24,8 @@ def results_table(plan: Plan, store: Store) -> pd.DataFrame:
 
 
 COLUMNS = [
-    "run_id", "experiment", "model", "task", "difficulty", "level", "method", "structure",
-    "scope", "sparsity", "regime", "seed", "metric", "score", "status", "difficulty_value",
+    "run_id", "experiment", "model", "task", "difficulty", "level", "method", "budget",
+    "structure", "scope", "sparsity", "regime", "seed", "metric", "score", "status", "difficulty_value",
     "baseline", "human_score", "human_metric_score", "recipe", "metrics", "mask_key", "error", "git_commit", "finished",
 ]  # fmt: skip
 
@@ -46,6 +46,8 @@ def _row(run: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
         "difficulty": "none" if setting is None else setting,
         "level": meta["level"],
         "method": "none" if run.pruning is None else run.pruning.method,
+        # the layer budget ("uniform", "owl", ...): tells "wanda" from "wanda+owl"
+        "budget": "uniform" if run.pruning is None else run.pruning.budget_label,
         "structure": "none" if pruning is None else pruning["structure"],
         "scope": None if pruning is None else pruning["scope"],
         "sparsity": 0.0 if pruning is None else pruning["sparsity"],

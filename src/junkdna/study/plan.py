@@ -65,7 +65,9 @@ def _expand(study: Study, exp, where: str) -> list[RunSpec]:
     recipe = recipe_for(study, exp)
     resources = Resources(**{**study.spec.resources.model_dump(), **exp.resources}).model_dump()
     points = [
-        p for j, b in enumerate(exp.pruning) for p in pruning_points(b, f"{where}.pruning[{j}]")
+        p
+        for j, b in enumerate(exp.pruning)
+        for p in pruning_points(b, f"{where}.pruning[{j}]", study.root)
     ]
     regimes = [REGIMES.get(r) for r in exp.regimes]
     # Reference regimes (dense, none) run unpruned; regimes that take masks run per point.
