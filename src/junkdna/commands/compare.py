@@ -52,6 +52,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="one scope for every method, or METHOD=SCOPE,... (e.g. magnitude=layer, the field's "
         "magnitude baseline); default: each method's own; N:M ignores it",
     )
+    g.add_argument(
+        "--budget",
+        dest="budgets",
+        action="append",
+        default=None,
+        help="a layer budget for every method (uniform, owl, 'owl:M=5,lambda=0.08', 'linear:D', "
+        "'0.3,0.5,0.7' or a .json list); repeat it for one row per budget, e.g. --budget "
+        "uniform --budget owl (rows 'wanda' and 'wanda+owl')",
+    )
     add_eval_arguments(p, zeroshot="squad_mc")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     return p
@@ -81,24 +90,30 @@ def parse_scopes(text: str | None, methods: list[str]) -> dict[str, str | None]:
 
 
 def configurations(args) -> list[dict[str, Any]]:
-    """(method, structure, sparsity, scope) for each pruned row, checked before any model
-    loads: N:M implies its sparsity (and layer scope); unstructured needs --sparsity."""
+    """(method, structure, sparsity, scope, budget) for each pruned row, checked before any
+    model loads: N:M implies its sparsity (and layer scope); unstructured needs --sparsity. A
+    row's ``label`` is its method, with a non-uniform budget appended ("wanda+owl")."""
     from junkdna.errors import JunkDNAError
     from junkdna.pruning import METHODS, Structure, resolve_rule
+    from junkdna.pruning.budgets import parse_budget
 
     methods, structures = _split(args.methods), _split(args.structures)
     if not methods or not structures:
         raise JunkDNAError("--methods and --structure need at least one name each")
     scopes = parse_scopes(args.scope, methods)
+    budgets = [parse_budget(b) for b in (getattr(args, "budgets", None) or [None])]
     rows = []
     for m in methods:
         for s in structures:
-            nm = Structure.parse(s).is_nm
-            sparsity = None if nm else args.sparsity
-            scope = None if nm else scopes[m]
-            rule = resolve_rule(METHODS.get(m), sparsity, s, scope)
-            rows.append({"method": m, "structure": str(rule.structure), "sparsity": sparsity,
-                         "scope": scope, "rule_scope": rule.scope})  # fmt: skip
+            for b in budgets:
+                nm = Structure.parse(s).is_nm
+                sparsity = None if nm else args.sparsity
+                scope = None if nm else scopes[m]
+                rule = resolve_rule(METHODS.get(m), sparsity, s, scope, b)
+                label = m if b.is_uniform else f"{m}+{b.label()}"
+                rows.append({"method": m, "structure": str(rule.structure), "sparsity": sparsity,
+                             "scope": scope, "rule_scope": rule.scope, "label": label,
+                             "budget": None if b.is_uniform else b.config()})  # fmt: skip
     return rows
 
 
@@ -135,6 +150,7 @@ def run(args) -> int:
         token_stream,
         zero_shot_items,
     )
+    from junkdna.study.config import Calibration
 
     tasks = check_eval_args(args)
     configs = configurations(args)
@@ -153,7 +169,7 @@ def run(args) -> int:
     seqlen = args.seqlen
     t_all = time.perf_counter()
     for i, cfg in enumerate([None, *configs]):
-        label = "dense" if cfg is None else f"{cfg['method']} {cfg['structure']}"
+        label = "dense" if cfg is None else f"{cfg['label']} {cfg['structure']}"
         with PeakMemory() as mem:
             t0 = time.perf_counter()
             model = load_causal_lm(args.model, dtype)
@@ -168,10 +184,11 @@ def run(args) -> int:
                     args.calib_seqlen or seqlen,
                 )  # fmt: skip
                 ns.device = str(device)
+                ns.budget = cfg["budget"]
                 prune = prune_in_memory(model, args.model, ns)
             result = measure(model, stream, seqlen, args, zero_shot, device, pid, label)
         row = {
-            "method": "dense" if cfg is None else cfg["method"],
+            "method": "dense" if cfg is None else cfg["label"],  # e.g. "wanda+owl"
             "structure": "" if cfg is None else cfg["structure"],
             "scope": "" if cfg is None else (prune["scope"] or ""),
             "sparsity": result["sparsity"],
@@ -216,7 +233,7 @@ def run(args) -> int:
         "chance": {t: ZEROSHOT.get(t).chance for t in tasks},
         "calibration": {
             "source": args.calibration,
-            "nsamples": args.nsamples,
+            "nsamples": args.nsamples or Calibration().nsamples,  # None: the default
             "seqlen": args.calib_seqlen or seqlen,
             "seed": args.seed,
         },  # fmt: skip

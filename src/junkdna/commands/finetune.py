@@ -133,6 +133,7 @@ def spec_from_args(args):
 
     regime = REGIMES.get(args.regime)  # fail fast, with did-you-mean
     pruning = args.sparsity is not None or args.structure != "unstructured"
+    pruning = pruning or args.budget is not None
     if args.masks is not None and pruning:
         raise JunkDNAError("give either --masks DIR or pruning options (--sparsity ...), not both")
     regime.check_masks_given(args.masks is not None or pruning)
@@ -152,13 +153,13 @@ def spec_from_args(args):
 
 def pruning_point(args):
     """A PruningPoint from the shared pruning flags (checked as a study checks its points)."""
+    from junkdna.commands.prune import calibration_settings
     from junkdna.study.spec import PruningPoint
 
-    calibration = {"source": args.calibration, "nsamples": args.nsamples,
-                   "seqlen": args.seqlen, "seed": args.seed}  # fmt: skip
+    calibration = calibration_settings(args)  # the flags, per-method defaults filled in
     return PruningPoint.resolve(
         args.method, args.sparsity, args.structure, args.scope, calibration,
-        args.include, args.exclude,
+        args.include, args.exclude, args.budget,
     )  # fmt: skip
 
 

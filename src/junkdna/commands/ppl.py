@@ -143,6 +143,7 @@ def pruning_namespace(args, method: str, structure: str, sparsity, scope, calib_
         method=method, sparsity=sparsity, structure=structure, scope=scope,
         include=args.include, exclude=args.exclude, calibration=args.calibration,
         nsamples=args.nsamples, seqlen=calib_seqlen, seed=args.seed, device=args.device,
+        budget=getattr(args, "budget", None), task=getattr(args, "task", None),
     )  # fmt: skip
 
 
@@ -161,6 +162,7 @@ def prune_in_memory(model, model_name: str, ns) -> dict[str, Any]:
         "include": meta["include"],
         "exclude": meta["exclude"],
         "calibration": meta["calibration"],
+        "budget": meta.get("budget"),  # None: uniform
         "mask_sparsity": maskset.sparsity,
         "collapsed_layers": maskset.collapsed_layers(),
         "prune_s": round(time.perf_counter() - t0, 3),
@@ -254,12 +256,12 @@ def run(args) -> int:
 
     tasks = check_eval_args(args)
     pruning = args.method is not None or args.sparsity is not None
-    pruning = pruning or args.structure != "unstructured"
+    pruning = pruning or args.structure != "unstructured" or args.budget is not None
     if args.masks is not None and pruning:
         raise JunkDNAError("give either --masks DIR or pruning flags (--method ...), not both")
     method = args.method or "magnitude"
     if pruning:
-        resolve_rule(METHODS.get(method), args.sparsity, args.structure, args.scope)
+        resolve_rule(METHODS.get(method), args.sparsity, args.structure, args.scope, args.budget)
     if args.masks is not None:
         MaskSet.check_file(args.masks)
     check_json_path(args.json)

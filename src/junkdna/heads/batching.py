@@ -40,6 +40,17 @@ def column(ds: Any, field: str, split: str) -> list[Any]:
         ) from None
 
 
+def take_rows(ds: Any, idx: Sequence[int]) -> Any:
+    """Rows ``idx`` (in that order) of a datasets.Dataset, a dict of lists or a list of row
+    dicts, as the same kind of container."""
+    idx = list(idx)
+    if hasattr(ds, "select"):
+        return ds.select(idx)
+    if isinstance(ds, dict):
+        return {k: [v[i] for i in idx] for k, v in ds.items()}
+    return [ds[i] for i in idx]
+
+
 def prompts(rows: Sequence[Sequence[Any]]) -> list[str]:
     """The text fields of each row, one per line (the input of the generation heads)."""
     return ["\n".join(str(t) for t in r) for r in rows]

@@ -18,6 +18,8 @@ class Criterion:
 
     name: ClassVar[str]
     needs_calibration: ClassVar[bool] = False
+    # Scores from the task's labelled examples (taylor, fisher): ``prune`` needs ``task=``.
+    needs_task: ClassVar[bool] = False
     elementwise: ClassVar[bool] = False  # score of w_ij depends on w_ij alone (cheap sampling)
     updates_weights: ClassVar[bool] = False  # SparseGPT also reconstructs the kept weights
     default_scope: ClassVar[str] = "layer"

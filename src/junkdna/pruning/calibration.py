@@ -46,6 +46,85 @@ def calibration_from_source(
     return windows
 
 
+TASK_CHUNK_ROWS = 1024  # training rows encoded at a time until the stream is long enough
+
+
+def calibration_from_task(
+    tokenizer, task, nsamples: int, seqlen: int, seed: int = 0
+) -> torch.Tensor:
+    """``nsamples`` windows of ``seqlen`` tokens from a task's own training inputs -> LongTensor
+    (nsamples, seqlen): calibration ``source = "task"``.
+
+    The training rows, in a seeded order, are encoded by the task's head as fine-tuning encodes
+    them (``transfer.data.encode``, ``generation=False``; special tokens and, for causal LMs,
+    the target included); their ``input_ids`` are concatenated into one stream (a
+    multiple-choice example contributes the sequence of its labelled choice), rows being added
+    until the stream holds ``nsamples * seqlen`` tokens or the split ends. Window starts come from
+    the same seeded CPU generator, as in ``calibration_from_source``. A stream shorter than one
+    window gives one window of the whole stream (shorter than ``seqlen``; recorded).
+    """
+    import dataclasses
+
+    from junkdna.heads.batching import take_rows
+    from junkdna.recipe import Recipe
+    from junkdna.transfer.data import encode
+
+    positive_int(nsamples, "nsamples")
+    positive_int(seqlen, "seqlen")
+    ds = task.train
+    n = 0 if ds is None else len(ds)
+    if n == 0:
+        raise JunkDNAError(f"calibration source 'task': task {task.name!r} has no train examples")
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n, generator=gen).tolist()
+    need = nsamples * seqlen
+    ids: list[int] = []
+    rows = 0
+    for start in range(0, n, TASK_CHUNK_ROWS):
+        idx = order[start : start + TASK_CHUNK_ROWS]
+        chunk = dataclasses.replace(task, train=take_rows(ds, idx))
+        features, _ = encode(tokenizer, chunk, "train", Recipe(), generation=False)
+        for f in features:
+            ids.extend(_input_ids(f))
+        rows += len(idx)
+        if len(ids) >= need:
+            break
+    stream = torch.tensor(ids, dtype=torch.long)
+    if stream.numel() < 2:
+        raise JunkDNAError(
+            f"calibration source 'task': the inputs of task {task.name!r} hold "
+            f"{stream.numel()} token(s); calibration needs at least 2"
+        )
+    info: dict[str, Any] = {
+        "source": "task",
+        "task": task.name,
+        "seed": seed,
+        "stream_tokens": stream.numel(),
+        "rows": rows,
+    }
+    if stream.numel() < seqlen:
+        # Every window would be the whole stream: one is enough.
+        windows = stream[None, :].clone()
+        info["seqlen_requested"] = seqlen
+        info["nsamples_requested"] = nsamples
+    else:
+        starts = torch.randint(0, stream.numel() - seqlen + 1, (nsamples,), generator=gen)
+        windows = torch.stack([stream[s : s + seqlen] for s in starts.tolist()])
+    windows.junkdna_calibration = info  # type: ignore[attr-defined]
+    return windows
+
+
+def _input_ids(feature: dict) -> list[int]:
+    """A feature's token ids; of a multiple-choice feature (one sequence per choice), those of
+    its labelled choice (the first if the label is not an index)."""
+    ids = feature["input_ids"]
+    if ids and isinstance(ids[0], list):
+        y = feature.get("labels")
+        pick = y if isinstance(y, int) and not isinstance(y, bool) and 0 <= y < len(ids) else 0
+        return list(ids[pick])
+    return list(ids)
+
+
 def _read_texts(source: str) -> list[str]:
     if source == "default":
         try:

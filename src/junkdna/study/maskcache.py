@@ -59,24 +59,27 @@ def get_masks(
     folder: Path | None,
     resolve_path,
     keep_model_dense: bool,
+    task=None,
 ) -> tuple[MaskSet, dict[str, torch.Tensor] | None, dict[str, Any]]:
     """The MaskSet of pruning point ``point`` (a ``PruningPoint``) for ``model`` (its own
     parameter names), the updated kept weights if the method changes them, and info (cached or
     not, prune time). ``folder``: the mask key's cache folder (None: compute, keep nothing).
 
     If the mask is computed here, ``model`` is pruned in place unless ``keep_model_dense``
-    (frozen transfer needs the pre-trained values), in which case a copy is pruned.
+    (frozen transfer needs the pre-trained values), in which case a copy is pruned. ``task``:
+    the run's TaskData, for points whose mask depends on it (``PruningPoint.uses_task``: the
+    taylor/fisher methods, calibration source "task"); their cache key includes the task.
     """
     if folder is None:
         target = copy.deepcopy(model) if keep_model_dense else model
-        masks, weights, info = _compute(target, tokenizer, point, resolve_path)
+        masks, weights, info = _compute(target, tokenizer, point, resolve_path, task)
         return masks, weights, info
     with _locked(folder.with_suffix(".lock")):
         if (folder / "masks.safetensors").is_file():
             masks, weights = load_folder(folder, model)
             return masks, weights, {"cached": True, "prune_s": 0.0}
         target = copy.deepcopy(model) if keep_model_dense else model
-        masks, weights, info = _compute(target, tokenizer, point, resolve_path)
+        masks, weights, info = _compute(target, tokenizer, point, resolve_path, task)
         _save(folder, masks, weights, target)
     return masks, weights, info
 
@@ -125,11 +128,11 @@ def load_folder(folder: Path, model: nn.Module):
     return masks, weights
 
 
-def _compute(model, tokenizer, point, resolve_path):
+def _compute(model, tokenizer, point, resolve_path, task=None):
     from junkdna.pruning import prune_calibrated
 
     cal = point.calibration
-    if cal is not None and cal["source"] != "default":
+    if cal is not None and cal["source"] not in ("default", "task"):
         cal = {**cal, "source": str(resolve_path(cal["source"]))}
     t0 = time.perf_counter()
     masks = prune_calibrated(
@@ -142,6 +145,8 @@ def _compute(model, tokenizer, point, resolve_path):
         scope=point.scope,
         include=list(point.include),
         exclude=list(point.exclude),
+        budget=getattr(point, "budget", None),
+        task=task,
     )
     weights = None
     if masks.metadata.get("updates_weights"):

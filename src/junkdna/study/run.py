@@ -58,7 +58,7 @@ def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> 
     model, tokenizer = load_model_for(spec.model_ref, task, spec.seed)
     timings: dict[str, float] = {"load_s": time.perf_counter() - t0}
 
-    masks, mask_info = _masks(spec, regime, model, tokenizer, mask_cache)
+    masks, mask_info = _masks(spec, regime, model, tokenizer, mask_cache, task)
     if mask_info is not None:
         timings["prune_s"] = mask_info["prune_s"]
     history: list[dict] = []
@@ -182,10 +182,12 @@ def load_model_for(ref: str, task, seed: int):
     return load_model(ref, head=task.head, num_labels=task.num_labels), load_tokenizer(ref)
 
 
-def _masks(spec: RunSpec, regime, model, tokenizer, mask_cache: Path | None):
+def _masks(spec: RunSpec, regime, model, tokenizer, mask_cache: Path | None, task=None):
     """The run's MaskSet (names of ``model``) and facts about it; the model pruned (and, for
     methods that reconstruct the kept weights, updated) when the regime prunes the model.
-    Freezing keeps the pre-trained values: the masks are then computed on a copy."""
+    Freezing keeps the pre-trained values: the masks are then computed on a copy. ``task``: the
+    run's TaskData (task-aware methods score with its examples; source "task" calibrates on
+    its inputs)."""
     if spec.pruning is None and spec.masks_from is None:
         return None, None
     keep_dense = not regime.prunes_model
@@ -199,7 +201,7 @@ def _masks(spec: RunSpec, regime, model, tokenizer, mask_cache: Path | None):
             )
     else:
         masks, weights, info = maskcache.get_masks(
-            model, tokenizer, spec.pruning, mask_cache, spec.file, keep_dense
+            model, tokenizer, spec.pruning, mask_cache, spec.file, keep_dense, task
         )
     if not keep_dense:
         if weights is not None:

@@ -44,10 +44,41 @@ def resolve_file(root: Path, ref: str) -> Path:
     return p if p.is_absolute() else root / p
 
 
+def task_calibration(method, calibration: dict[str, Any] | None, with_seqlen: bool = False):
+    """The examples' settings of a task-aware method (``method``: its criterion class):
+    ``{"source": "task", "nsamples", "seed"}`` from the given keys, the method's defaults for the
+    others; ``seqlen`` too when a budget also draws calibration windows. Any source other than
+    "task" is an error."""
+    from junkdna.errors import JunkDNAError
+    from junkdna.study.config import Calibration
+
+    cal = dict(calibration or {})
+    source = cal.get("source", "task")
+    if source != "task":
+        raise JunkDNAError(
+            f"method {method.name!r} scores weights with the task's own labelled examples: its "
+            f"calibration source must be 'task', not {source!r} (put it in its own "
+            "[[experiment.pruning]] block, or use calibration = {source = 'task'})"
+        )
+    nsamples = cal.get("nsamples")
+    seed = cal.get("seed")
+    out = {
+        "source": "task",
+        "nsamples": method.option_defaults["nsamples"] if nsamples is None else nsamples,
+        "seed": method.option_defaults["seed"] if seed is None else seed,
+    }
+    method(nsamples=out["nsamples"], seed=out["seed"])  # checks them (positive, integer)
+    if with_seqlen:
+        out["seqlen"] = cal.get("seqlen", Calibration().seqlen)
+    return out
+
+
 @dataclass(frozen=True)
 class PruningPoint:
     """One resolved pruning setting: a method with its structure, scope and sparsity (and its
-    calibration text for methods that need activations)."""
+    calibration text for methods that need activations, or for the ``owl`` budget). ``budget``:
+    the canonical form of a layer budget (``junkdna.pruning.budgets.Budget.config``; a profile as
+    a tuple), "uniform" by default."""
 
     method: str
     structure: str
@@ -56,10 +87,12 @@ class PruningPoint:
     calibration: dict[str, Any] | None = None  # source, nsamples, seqlen, seed
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    budget: str | tuple[float, ...] = "uniform"
 
     def to_config(self) -> dict[str, Any]:
-        """The format-2 dict (hash input of run ids and mask keys)."""
-        return {
+        """The format-2 dict (hash input of run ids and mask keys). A non-uniform budget adds a
+        "budget" key; the uniform one adds nothing, so earlier run ids and mask keys stay."""
+        config = {
             "criterion": self.method,
             "structure": self.structure,
             "scope": self.scope,
@@ -68,6 +101,18 @@ class PruningPoint:
             "include": list(self.include),
             "exclude": list(self.exclude),
         }
+        if self.budget != "uniform":
+            config["budget"] = list(self.budget) if isinstance(self.budget, tuple) else self.budget
+        return config
+
+    @property
+    def budget_label(self) -> str:
+        """The budget's short name in tables ("uniform", "owl", "linear:0.1" ...)."""
+        from junkdna.pruning.budgets import parse_budget
+
+        return parse_budget(
+            list(self.budget) if isinstance(self.budget, tuple) else self.budget
+        ).label()
 
     @classmethod
     def resolve(
@@ -79,26 +124,45 @@ class PruningPoint:
         calibration: dict[str, Any] | None = None,
         include=(),
         exclude=(),
+        budget: Any = None,
     ) -> PruningPoint:
         """The point a study block or the CLI's flags name, resolved and checked: the method's
         default scope filled in, an N:M structure's sparsity implied, calibration kept only for
-        methods that need it."""
+        methods (or budgets) that need it, the budget in its canonical form."""
         from junkdna.pruning import METHODS, resolve_rule
+        from junkdna.pruning.budgets import parse_budget
 
         m = METHODS.get(method)
-        rule = resolve_rule(m, sparsity, structure, scope)
+        bud = parse_budget(budget)
+        rule = resolve_rule(m, sparsity, structure, scope, bud)
+        needs = m.needs_calibration or bud.needs_calibration or m.needs_task
+        if m.needs_task:  # the examples' settings, always recorded (they decide the mask)
+            calibration = task_calibration(m, calibration, bud.needs_calibration)
+        config = bud.config()
         return cls(
             method=m.name,
             structure=str(rule.structure),
             scope=rule.scope,
             sparsity=rule.sparsity,
-            calibration=dict(calibration) if m.needs_calibration and calibration else None,
+            calibration=dict(calibration) if needs and calibration else None,
             include=tuple(include),
             exclude=tuple(exclude),
+            budget=tuple(config) if isinstance(config, list) else config,
         )
 
+    @property
+    def uses_task(self) -> bool:
+        """Whether the mask depends on the run's task data: a task-aware method (taylor,
+        fisher) or calibration windows drawn from the task's inputs (source "task")."""
+        if self.calibration is not None and self.calibration.get("source") == "task":
+            return True
+        from junkdna.pruning import METHODS
+
+        return self.method in METHODS and METHODS.get(self.method).needs_task
+
     def describe(self) -> str:
-        return f"{self.method} {self.structure} {self.sparsity:g}"
+        method = self.method if self.budget == "uniform" else f"{self.method}+{self.budget_label}"
+        return f"{method} {self.structure} {self.sparsity:g}"
 
 
 @dataclass(frozen=True)
@@ -165,7 +229,13 @@ class RunSpec:
         """Runs that share a mask (any task, regime or seed) share this key."""
         if self.pruning is None:
             return None
-        return digest({"model": self.model, **self.pruning.to_config()})
+        key = {"model": self.model, **self.pruning.to_config()}
+        if self.pruning.uses_task:
+            # The mask depends on the task's data and on the seeded head and sample: such runs
+            # share a mask only with the same task, difficulty level and seed. (Other points'
+            # keys have no such entries, so they stay what they were.)
+            key |= {"task": self.task, "difficulty": self.difficulty, "seed": self.seed}
+        return digest(key)
 
     @property
     def model_ref(self) -> str:
