@@ -20,6 +20,7 @@ PACKAGE = "junkdna"
 # component of a module's name below ``junkdna`` decides its layer.
 LAYERS: list[tuple[str, ...]] = [
     ("__main__", "cli", "commands"),
+    ("atlas",),
     ("analysis",),
     ("study",),
     ("transfer", "pruning"),

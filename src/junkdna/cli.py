@@ -30,6 +30,7 @@ COMMANDS = [
     "lmc",
     "ppl",
     "compare",
+    "atlas",
 ]
 
 

@@ -519,3 +519,37 @@ def _compile(pattern: str, what: str) -> re.Pattern:
 
 def parameters_by_name(model: nn.Module) -> dict[str, nn.Parameter]:
     return dict(model.named_parameters(remove_duplicate=False))
+
+
+# ----------------------------------------------------------------------------- module types
+
+# What a projection does, from its module name's last parts (BERT/RoBERTa, LLaMA/Mistral, GPT-2,
+# mBART/BART/OPT, T5), in the order the atlas shows them. The first matching pattern wins.
+MODULE_TYPES: tuple[tuple[str, str], ...] = (
+    (r"(encoder_attn|crossattention|EncDecAttention)\.(q_proj|q|query)$", "xattn_q"),
+    (r"(encoder_attn|crossattention|EncDecAttention)\.(k_proj|k|key)$", "xattn_k"),
+    (r"(encoder_attn|crossattention|EncDecAttention)\.(v_proj|v|value)$", "xattn_v"),
+    (r"(encoder_attn|crossattention|EncDecAttention)\.(out_proj|o|output\.dense)$", "xattn_o"),
+    (r"(q_proj|\.query|SelfAttention\.q)$", "attn_q"),
+    (r"(k_proj|\.key|SelfAttention\.k)$", "attn_k"),
+    (r"(v_proj|\.value|SelfAttention\.v)$", "attn_v"),
+    (r"(attn\.c_attn|query_key_value|qkv_proj|Wqkv)$", "attn_qkv"),
+    (r"(o_proj|out_proj|attention\.output\.dense|attn\.c_proj|attention\.dense|SelfAttention\.o)$",
+     "attn_o"),
+    (r"(gate_proj|w1)$", "mlp_gate"),
+    (r"(up_proj|intermediate\.dense|mlp\.c_fc|fc1|dense_h_to_4h|DenseReluDense\.wi(_0|_1)?|w3)$",
+     "mlp_up"),
+    (r"(down_proj|(?<!attention\.)output\.dense|mlp\.c_proj|fc2|dense_4h_to_h|DenseReluDense\.wo"
+     r"|w2)$", "mlp_down"),
+)  # fmt: skip
+TYPE_ORDER = tuple(dict.fromkeys(t for _, t in MODULE_TYPES))
+
+
+def module_type(module_name: str) -> str:
+    """``attn_q``/``attn_k``/``attn_v``/``attn_o`` (``attn_qkv`` when fused, ``xattn_*`` for
+    cross-attention), ``mlp_gate``/``mlp_up``/``mlp_down``, or the module's own last name when
+    the architecture is not known here."""
+    for pattern, kind in MODULE_TYPES:
+        if re.search(pattern, module_name):
+            return kind
+    return module_name.rsplit(".", 1)[-1]

@@ -116,6 +116,13 @@ def _figure(
     return fig, axes[:n_panels]
 
 
+def figure_grid(
+    n_panels: int, title: str, sharey: bool = True, panel: tuple[float, float] = PANEL
+) -> tuple[Figure, list]:
+    """A grid of ``n_panels`` under a wrapped title (the report's figure layout)."""
+    return _figure(n_panels, title, sharey, panel)
+
+
 def _curve(ax, pts: pd.DataFrame, label: str, origin: float | None, **style) -> None:
     """Mean line with a CI band; ``origin`` prepends the sparsity-0 point (1.0 when normalized)."""
     pts = pts.sort_values("sparsity")

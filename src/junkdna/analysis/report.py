@@ -22,7 +22,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,6 +110,18 @@ class Image:
 
 
 Block = Heading | Text | Table | Image
+
+
+@dataclass
+class Section:
+    """More of the report from outside ``analysis``: blocks (placed after the exploratory tests),
+    figures ({stem: Plot}, saved with the others), tables ({name: frame} under tables/) and keys
+    added to the JSON summary."""
+
+    blocks: list
+    figures: dict = field(default_factory=dict)
+    csvs: dict = field(default_factory=dict)
+    json: dict = field(default_factory=dict)
 
 
 def _cols(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -449,6 +461,20 @@ def _markdown(title: str, blocks: list[Block]) -> str:
     return "\n".join([f"# {title}\n", *(_md_block(b) for b in blocks)])
 
 
+def html_page(title: str, blocks: list[Block], pngs: Mapping[str, bytes]) -> str:
+    """A standalone page of ``blocks`` (figures inlined from ``pngs``: {stem: PNG bytes})."""
+    return _html(title, blocks, pngs)
+
+
+def markdown_page(title: str, blocks: list[Block]) -> str:
+    return _markdown(title, blocks)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically (a reader never sees half a page)."""
+    _write_text(path, text)
+
+
 def _write_text(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -489,6 +515,7 @@ def build_report(
     primary=(),
     json_path: str | Path | None = None,
     items: Mapping | None = None,
+    sections=(),
 ) -> dict[str, Path]:
     """Analyze ``results`` (the tidy runs table) and write the report under ``out_dir``.
 
@@ -498,13 +525,18 @@ def build_report(
     section and written to tables/lmc_tests.csv. ``quantity``: what a two-level test compares,
     "normalized" (score / dense, the paper's) or "above-baseline". ``json_path``: also write
     every test and curve point there (``analysis.summary_json``). ``items``: {run id:
-    ItemOutcomes}, the unit of an evaluation-only setting's test (``analysis.items``). Returns {"html", "markdown",
+    ItemOutcomes}, the unit of an evaluation-only setting's test (``analysis.items``).
+    ``sections``: callables ``section(analysis) -> Section`` adding blocks after the exploratory
+    tests (e.g. the atlas, ``junkdna.atlas.report.study_section``). Returns {"html", "markdown",
     "verdict", "figures/<stem>.png" / ".svg", "tables/<name>.csv": path}."""
     out_dir = Path(out_dir)
     a = analyze(results, epsilon=epsilon, n_boot=n_boot, n_perm=n_perm, seed=seed,
                 quantity=quantity, primary=primary, items=items)  # fmt: skip
     paths: dict[str, Path] = {}
     figures = _figures(a, lmc)
+    extra = [section(a) for section in sections]
+    for part in extra:
+        figures |= part.figures
     pngs: dict[str, bytes] = {}
     for stem, plot in figures.items():
         for fmt, path in plots.save_figure(plot.figure, out_dir / "figures", stem).items():
@@ -517,6 +549,8 @@ def build_report(
             "hypothesis": tests, "difficulty": table1, "regimes": a.regime_tests}  # fmt: skip
     if lmc_tests is not None and not lmc_tests.empty:
         csvs["lmc_tests"] = lmc_tests
+    for part in extra:
+        csvs |= part.csvs
     paths |= _write_csvs(out_dir, csvs)
 
     blocks = [
@@ -524,6 +558,7 @@ def build_report(
         *_reference_blocks(a),
         *_figure_blocks(figures),
         *_exploratory_blocks(a),
+        *(block for part in extra for block in part.blocks),
         *_rest_blocks(a, table1),
         *_lmc_blocks(lmc, lmc_tests, figures),
         *_tail_blocks(a, provenance),
@@ -540,6 +575,8 @@ def build_report(
         from junkdna.analysis.summary_json import analysis_json
 
         body = analysis_json(tests, a.summary, a.regime_tests, lmc_tests)
+        for part in extra:
+            body |= part.json
         atomic_write_text(Path(json_path), json.dumps(body, indent=2, allow_nan=False))
         paths["json"] = Path(json_path)
     _readable(paths)

@@ -54,6 +54,7 @@ class Source:
     lmc: dict | None = None
     lmc_tests: Any = None
     items: dict = field(default_factory=dict)
+    sections: list = field(default_factory=list)  # more report sections (a study's atlas)
 
 
 def run(args) -> int:
@@ -80,6 +81,7 @@ def run(args) -> int:
         primary=src.primary,
         json_path=args.json,
         items=src.items,
+        sections=src.sections,
     )
     print(f"report: {paths['html']}")
     if args.json is not None:
@@ -149,7 +151,23 @@ def _from_study(path: Path, args) -> Source:
         lmc=load_study_lmc(study.output, run_ids),
         lmc_tests=_lmc_tests(study, plan, df, run_ids),
         items=store.items(set(df["run_id"])),
+        sections=_study_sections(study),
     )
+
+
+def _study_sections(study) -> list:
+    """The study's atlas section (``junkdna run`` computes the atlas after the runs)."""
+    from junkdna.atlas.report import study_section
+    from junkdna.atlas.study import atlas_config, load_study_atlas
+
+    if atlas_config(study) is None:
+        return []
+    loaded = load_study_atlas(study)
+    if loaded is None:
+        print(f"note: study {study.name!r} has an [atlas] table but no atlas yet; "
+              "`junkdna run` computes it after the runs")  # fmt: skip
+        return []
+    return [study_section(*loaded)]
 
 
 def _lmc_tests(study, plan, df, run_ids):

@@ -42,4 +42,9 @@ def run(args) -> int:
     )
     for line in rep.errors:
         print(f"  failed {line}")
+    if plan.study.spec.atlas is not None and not rep.elsewhere:
+        from junkdna.atlas.study import ensure_atlas
+
+        folder = ensure_atlas(plan, progress=None if args.quiet else print)
+        print(f"atlas: {folder}")
     return 1 if rep.failed else 0

@@ -36,6 +36,18 @@ class Criterion:
         raise NotImplementedError
 
 
+def with_defaults(method: str, options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``options`` over ``defaults``; an unknown option is a did-you-mean error."""
+    from junkdna.errors import JunkDNAError, did_you_mean
+
+    for key in options:
+        if key not in defaults:
+            raise JunkDNAError(
+                f"method {method!r} has no option {key!r}." + did_you_mean(key, defaults)
+            )
+    return {**defaults, **options}
+
+
 METHODS: Registry[type[Criterion]] = Registry("pruning method")
 
 

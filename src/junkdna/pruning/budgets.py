@@ -452,7 +452,7 @@ def activation_norms(
     """||X_j||_2 of every prunable matrix's inputs on the *dense* model (``wanda.ColumnNorms``,
     accumulated by forward hooks over plain forward passes, batch by batch, where the model
     lives), and a description of the calibration used."""
-    from junkdna.pruning.calibration import calibration_batches
+    from junkdna.pruning.calibration import calibration_batches, calibration_info
     from junkdna.pruning.sequential import model_inputs
     from junkdna.pruning.wanda import ColumnNorms
 
@@ -480,13 +480,7 @@ def activation_norms(
         for h in handles:
             h.remove()
         model.train(was_training)
-    seqlens = sorted({b.shape[1] for b in batches})
-    info = {
-        "nsamples": sum(b.shape[0] for b in batches),
-        "seqlen": seqlens[0] if len(seqlens) == 1 else seqlens,
-        "tokens": sum(b.numel() for b in batches),
-        **getattr(calibration, "junkdna_calibration", {}),
-    }
+    info = calibration_info(batches, calibration)
     return {n: s.norm() for n, s in stats.items()}, info
 
 

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from junkdna.errors import JunkDNAError, did_you_mean
-from junkdna.pruning.base import Criterion
+from junkdna.errors import JunkDNAError
+from junkdna.pruning.base import Criterion, with_defaults
 from junkdna.pruning.select import MaskRule
 
 DEFAULT_BATCH_SIZE = 8  # sequences per forward pass: bounds activation memory
@@ -29,13 +29,7 @@ class CalibrationCriterion(Criterion):
     option_defaults: ClassVar[dict[str, Any]] = {"batch_size": DEFAULT_BATCH_SIZE}
 
     def __init__(self, **options: Any):
-        for key in options:
-            if key not in self.option_defaults:
-                raise JunkDNAError(
-                    f"method {self.name!r} has no option {key!r}."
-                    + did_you_mean(key, self.option_defaults)
-                )
-        self.options = {**self.option_defaults, **options}
+        self.options = with_defaults(self.name, options, self.option_defaults)
         self.check_options()
 
     def check_options(self) -> None:

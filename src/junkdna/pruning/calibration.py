@@ -185,3 +185,15 @@ def _check_ids(t: Any, what: str) -> None:
         raise JunkDNAError(f"{what} must be an integer tensor of token ids")
     if t.dim() != 2 or t.shape[0] == 0 or t.shape[1] == 0:
         raise JunkDNAError(f"{what} must have shape (nsamples, seqlen), got {tuple(t.shape)}")
+
+
+def calibration_info(batches: list[torch.Tensor], calibration: Any) -> dict[str, Any]:
+    """What calibration a method read, for its mask metadata: sequences, length, tokens and
+    where the windows came from."""
+    seqlens = sorted({b.shape[1] for b in batches})
+    return {
+        "nsamples": sum(b.shape[0] for b in batches),
+        "seqlen": seqlens[0] if len(seqlens) == 1 else seqlens,
+        "tokens": sum(b.numel() for b in batches),
+        **getattr(calibration, "junkdna_calibration", {}),
+    }

@@ -33,7 +33,7 @@ from torch import nn
 from junkdna.errors import JunkDNAError
 from junkdna.models import CARRIED_OUTPUTS, Prunable, parameters_by_name, transformer_blocks
 from junkdna.pruning.calibrated import CalibrationCriterion
-from junkdna.pruning.calibration import calibration_batches
+from junkdna.pruning.calibration import calibration_batches, calibration_info
 from junkdna.pruning.select import MaskRule
 
 Inputs = list[tuple[tuple, dict]]  # per batch: the (args, kwargs) a block is called with
@@ -76,14 +76,10 @@ def prune_sequential(
             del inputs
     finally:
         model.train(was_training)
-    seqlens = sorted({b.shape[1] for b in batches})
     info = {
-        "nsamples": sum(b.shape[0] for b in batches),
-        "seqlen": seqlens[0] if len(seqlens) == 1 else seqlens,
-        "tokens": sum(b.numel() for b in batches),
+        **calibration_info(batches, calibration),
         "batches": len(batches),
         "device": str(device),
-        **getattr(calibration, "junkdna_calibration", {}),
         **crit.summary(),
     }
     return masks, info

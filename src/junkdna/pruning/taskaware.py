@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from junkdna.errors import JunkDNAError, did_you_mean
-from junkdna.pruning.base import Criterion, register
+from junkdna.errors import JunkDNAError
+from junkdna.pruning.base import Criterion, register, with_defaults
 from junkdna.pruning.calibrated import positive_int
 
 DEFAULT_NSAMPLES = 256
@@ -46,13 +46,7 @@ class TaskAwareCriterion(Criterion):
     }
 
     def __init__(self, **options: Any):
-        for key in options:
-            if key not in self.option_defaults:
-                raise JunkDNAError(
-                    f"method {self.name!r} has no option {key!r}."
-                    + did_you_mean(key, self.option_defaults)
-                )
-        self.options = {**self.option_defaults, **options}
+        self.options = with_defaults(self.name, options, self.option_defaults)
         for key in self.option_defaults:
             value = self.options[key]
             if key == "seed":

@@ -36,6 +36,31 @@ def check_study(study) -> None:
             _check_experiment(study, exp, where)
         except JunkDNAError as e:
             raise JunkDNAError(f"{_file(study)}{e}") from None
+    atlas_settings(study)
+
+
+def atlas_settings(study) -> dict | None:
+    """The study's ``[atlas]`` table resolved (its experiment, default the first; its model,
+    default that experiment's first), after checking the experiment exists and the method scores
+    weights with the task's data; None without one."""
+    cfg = study.spec.atlas
+    if cfg is None:
+        return None
+    names = [e.name for e in study.spec.experiment]
+    experiment = cfg.experiment or names[0]
+    if experiment not in names:
+        raise JunkDNAError(
+            f"{_file(study)}[atlas] experiment {experiment!r} is not an experiment of the "
+            f"study; valid: {', '.join(names)}"
+        )
+    task_aware = [n for n in METHODS.names() if getattr(METHODS.get(n), "needs_task", False)]
+    if cfg.method not in task_aware:
+        raise JunkDNAError(
+            f"{_file(study)}[atlas] method {cfg.method!r} is not a task-aware criterion; valid: "
+            f"{', '.join(task_aware)}"
+        )
+    exp = study.spec.experiment[names.index(experiment)]
+    return {**cfg.model_dump(), "experiment": experiment, "model": cfg.model or exp.models[0]}
 
 
 def _check_primary(primary: list[dict[str, str]]) -> None:
@@ -77,7 +102,7 @@ def _check_experiment(study, exp, where: str) -> None:
     _check_difficulty(exp, where)
     _check_regimes_vs_pruning(exp, where)
     for j, block in enumerate(exp.pruning):
-        pruning_points(block, f"{where}.pruning[{j}]")
+        pruning_points(block, f"{where}.pruning[{j}]", study.root)
     _unique(exp.seeds or [], f"{where}.seeds")
     if exp.seeds is not None and not exp.seeds:
         raise JunkDNAError(f"{where}.seeds is empty")
@@ -219,8 +244,11 @@ def _check_regimes_vs_pruning(exp, where: str) -> None:
         )
 
 
-def pruning_points(block, where: str) -> list[PruningPoint]:
-    """Expand one [[experiment.pruning]] block into resolved pruning points."""
+def pruning_points(block, where: str, root=None) -> list[PruningPoint]:
+    """Expand one [[experiment.pruning]] block into resolved pruning points (``root``: where a
+    budget's .json file resolves, the study file's folder)."""
+    from junkdna.pruning.budgets import parse_budget
+
     _unique(block.methods, f"{where}.methods")
     _unique(block.structures, f"{where}.structures")
     _unique(block.sparsities or [], f"{where}.sparsities")
@@ -230,13 +258,24 @@ def pruning_points(block, where: str) -> list[PruningPoint]:
             crits.append(METHODS.get(c))
         except JunkDNAError as e:
             raise JunkDNAError(f"{where}.methods: {e}") from None
+    budgets = []
+    for b in block.budgets:
+        try:
+            budgets.append(parse_budget(b, root))
+        except JunkDNAError as e:
+            raise JunkDNAError(f"{where}.budgets: {e}") from None
+    _unique([b.text() for b in budgets], f"{where}.budgets")
     calibrated = [c.name for c in crits if c.needs_calibration]
-    if calibrated and block.calibration is None:
+    owl = [b.text() for b in budgets if b.needs_calibration]
+    # taylor/fisher: the examples come from the run's task ({source = "task"} by default)
+    tasky = [c.name for c in crits if c.needs_task]
+    if (calibrated or owl) and block.calibration is None:
+        what = f"method {calibrated[0]!r}" if calibrated else f"budget {owl[0]!r}"
         raise JunkDNAError(
-            f"{where}.calibration: method {calibrated[0]!r} needs calibration data; add "
+            f"{where}.calibration: {what} needs calibration data; add "
             "calibration = {source = 'default', nsamples = 128, seqlen = 512}"
         )
-    if block.calibration is not None and not calibrated:
+    if block.calibration is not None and not calibrated and not owl and not tasky:
         raise JunkDNAError(
             f"{where}.calibration is unused: none of {block.methods} needs calibration"
         )
@@ -269,13 +308,17 @@ def pruning_points(block, where: str) -> list[PruningPoint]:
                 if st.is_nm and scope is not None:
                     raise JunkDNAError(f"{where}.scopes: scope does not apply to N:M ({st})")
                 cal = block.calibration.model_dump() if block.calibration else None
+                if crit.needs_task and block.calibration is not None:
+                    # only the keys given: the method's own defaults fill in the rest
+                    cal = block.calibration.model_dump(exclude_unset=True)
                 for s in sparsities:
-                    try:
-                        point = PruningPoint.resolve(
-                            crit.name, None if st.is_nm else s, str(st), scope, cal,
-                            block.include, block.exclude,
-                        )  # fmt: skip
-                    except JunkDNAError as e:
-                        raise JunkDNAError(f"{where}: {e}") from None
-                    points.append(point)
+                    for bud in budgets:
+                        try:
+                            point = PruningPoint.resolve(
+                                crit.name, None if st.is_nm else s, str(st), scope, cal,
+                                block.include, block.exclude, bud,
+                            )  # fmt: skip
+                        except JunkDNAError as e:
+                            raise JunkDNAError(f"{where}: {e}") from None
+                        points.append(point)
     return points

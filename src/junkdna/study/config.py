@@ -31,21 +31,28 @@ class Resources(_Strict):
 
 
 class Calibration(_Strict):
-    """Calibration text for methods that need activations (Wanda, SparseGPT)."""
+    """Calibration text for methods that need activations (Wanda, SparseGPT), or the labelled
+    examples of the task-aware methods (taylor, fisher: ``source = "task"``, the only source they
+    take; their nsamples defaults to 256, and seqlen does not apply)."""
 
-    source: str = "default"  # "default" (offline Wikipedia paragraphs) or a .txt/.jsonl file
+    # "default" (offline Wikipedia paragraphs), a .txt/.jsonl file, or "task" (the run's own
+    # training inputs, encoded by its head)
+    source: str = "default"
     nsamples: int = Field(128, ge=1)
     seqlen: int = Field(512, ge=2)
     seed: int = 0
 
 
 class Pruning(_Strict):
-    """One block of pruning points: methods x structures x sparsities (x scopes)."""
+    """One block of pruning points: methods x structures x sparsities (x scopes x budgets)."""
 
     methods: list[str] = Field(min_length=1)
     structures: list[str] = ["unstructured"]
     sparsities: list[float] | None = None  # required for unstructured; implied by N:M
     scopes: list[str | None] = [None]  # None = the method's default scope
+    # Layer budgets (junkdna.pruning.budgets): "uniform", "owl", "owl:M=7,lambda=0.1",
+    # "linear:0.1", or a list of block sparsities (a grid axis, like sparsities)
+    budgets: list[str | list[float]] = ["uniform"]
     calibration: Calibration | None = None
     include: list[str] = []
     exclude: list[str] = []
@@ -129,11 +136,26 @@ class StudyInfo(_Strict):
 PRIMARY_KEYS = ("model", "method", "structure", "scope", "regime")
 
 
+class Atlas(_Strict):
+    """``[atlas]``: where each task's important weights lie (``junkdna.atlas``), computed after
+    the runs for every task of ``experiment`` (default: the first experiment) and, in the report,
+    set against the sweep's achievable sparsities (predict before you sweep)."""
+
+    experiment: str | None = None  # the sweep whose tasks the atlas covers and predicts
+    model: str | None = None  # default: the experiment's first model
+    method: str = "fisher"  # a task-aware criterion: "fisher" or "taylor"
+    sparsity: float = Field(0.5, gt=0, lt=1)
+    nsamples: int = Field(256, ge=1)  # labelled training examples per task
+    batch_size: int = Field(8, ge=1)
+    seed: int = 0  # the examples' sample and the task head's initialisation
+
+
 class StudyFile(_Strict):
     study: StudyInfo
     recipe: dict[str, Any] = {}
     resources: Resources = Resources()
     experiment: list[Experiment] = Field(min_length=1)
+    atlas: Atlas | None = None
 
 
 class Study:
