@@ -123,3 +123,24 @@ TINY_MODELS = {
     "mbart": tiny_mbart,
     "t5": tiny_t5,
 }
+
+
+def word_tokenizer(words):
+    """Whitespace word-level tokenizer over [PAD] [UNK] [BOS] [EOS] and ``words`` (keep it within
+    the conftest models' 120-word vocab); appends [EOS] like T5/mBART tokenizers do."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[BOS]", "[EOS]", *words])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A [EOS]", pair="$A [EOS] $B:1 [EOS]:1", special_tokens=[("[EOS]", 3)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        bos_token="[BOS]",
+        eos_token="[EOS]",
+    )

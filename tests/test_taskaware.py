@@ -34,21 +34,9 @@ WORDS = [f"w{i}" for i in range(40)] + ["good", "bad", "yes", "no"]
 
 
 def word_tokenizer():
-    """Whitespace word-level tokenizer (48 ids, within the tiny models' vocab of 120); appends
-    [EOS] to every sequence."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    from conftest import word_tokenizer as words_tokenizer
 
-    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[BOS]", "[EOS]", *WORDS])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(
-        single="$A [EOS]", pair="$A [EOS] $B:1 [EOS]:1", special_tokens=[("[EOS]", 3)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", bos_token="[BOS]",
-        eos_token="[EOS]",
-    )  # fmt: skip
+    return words_tokenizer(WORDS)
 
 
 def toy_task(head: str = "classification", n: int = 12, seed: int = 0, name: str = "toy"):

@@ -23,24 +23,9 @@ WORDS = [f"w{i}" for i in range(60)] + ["good", "bad", "yes", "no"]
 
 
 def tiny_tokenizer():
-    """Whitespace word-level tokenizer over 68 ids (fits the conftest models' 120-word vocab);
-    appends [EOS] like T5/mBART tokenizers do."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    from conftest import word_tokenizer
 
-    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[BOS]", "[EOS]", *WORDS])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(
-        single="$A [EOS]", pair="$A [EOS] $B:1 [EOS]:1", special_tokens=[("[EOS]", 3)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token="[PAD]",
-        unk_token="[UNK]",
-        bos_token="[BOS]",
-        eos_token="[EOS]",
-    )
+    return word_tokenizer(WORDS)
 
 
 def tiny_task(head: str, n: int = 24, seed: int = 0) -> TaskData:
