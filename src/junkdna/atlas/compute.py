@@ -110,7 +110,6 @@ def compute_atlas(
         prunables = prunable_weights(model)
         params = dict(model.named_parameters(remove_duplicate=False))
         canon = to_canonical({n: n for n in prunables}, model)  # canonical -> model name
-        canon = {c: n for c, n in canon.items()}
         if junk_bits is None:
             junk_bits, layout = _junk(model, prunables, params, canon, sparsity)
             layer_of = {b: i for i, (b, _) in enumerate(transformer_blocks(model))}

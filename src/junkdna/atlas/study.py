@@ -94,8 +94,7 @@ def load_study_atlas(study) -> tuple[Atlas, dict[str, Any]] | None:
     return Atlas.load(folder), meta.get("config", {})
 
 
-def join_sweep(atlas: Atlas, points: pd.DataFrame, experiment_tasks: list[str] | None = None,
-               ) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
+def join_sweep(atlas: Atlas, points: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per atlas task: its overall figures, difficulty (the analysis's measure where the atlas
     has none) and achievable sparsity from ``points`` (``Analysis.points``), for the sweep's
     first pruning configuration in sorted order (method, structure, scope, regime; named in the
@@ -105,8 +104,6 @@ def join_sweep(atlas: Atlas, points: pd.DataFrame, experiment_tasks: list[str] |
     tasks = atlas.tasks.set_index("task")
     chosen: dict[str, Any] = {}
     p = points[points["regime"] != "dense"] if "regime" in points else points
-    if experiment_tasks is not None:
-        p = p[p["task"].isin(experiment_tasks)]
     if not p.empty:
         keys = [k for k in ("method", "structure", "scope", "regime") if k in p.columns]
         first = p.sort_values(keys).iloc[0]
