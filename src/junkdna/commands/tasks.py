@@ -9,7 +9,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "tasks",
         help="list the registered tasks",
-        description="List tasks: head, metric, published human score, source (offline or hub).",
+        description="List tasks: head, metric, published human score, where the data come from "
+        "(offline: a pinned source fetched on first use; optional: a source you provide; hub) "
+        "and, for prepared offline tasks, the train/validation/test sizes.",
+        epilog="examples:\n  junkdna tasks\n  junkdna tasks --baselines",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--baselines",
@@ -24,6 +28,17 @@ def _human(spec) -> str:
     return f"{spec.human.value:.3f} {spec.human.key}" if spec.human else "-"
 
 
+def _where(spec) -> str:
+    """hub, offline (a default source: fetched on first use) or optional (a source the user
+    must provide, such as the BIG-bench archive)."""
+    if not spec.offline:
+        return "hub"
+    from junkdna.data.sources import get_source
+
+    name = getattr(spec.source, "source", "bigbench")
+    return "offline" if get_source(name).default else "optional"
+
+
 def run(args) -> int:
     from junkdna.tasks.baselines import measured_for_task
     from junkdna.tasks.prepare import prepared_meta
@@ -31,26 +46,32 @@ def run(args) -> int:
 
     print(f"{'task':<18} {'head':<15} {'metric':<17} {'human':<16} {'where':<8} source")
     for spec in list_specs():
-        where = "offline" if spec.offline else "hub"
+        where = _where(spec)
         print(
             f"{spec.name:<18} {spec.head:<15} {spec.metric:<17} {_human(spec):<16} {where:<8} "
             f"{spec.source.describe()}"
         )
         if spec.human:
             print(f"{'':<18} human: {spec.human.citation}")
-        if not (args.baselines and spec.offline):
+        if not spec.offline:
             continue
         meta = prepared_meta(spec)
         if meta is None:
-            print(f"{'':<18} majority: not prepared (run `junkdna data prepare {spec.name}`)")
+            print(f"{'':<18} sizes: not prepared yet (`junkdna data prepare {spec.name}`)")
         else:
-            base = meta["majority_baseline"]["validation"]
             sizes = meta["sizes"]
-            print(
-                f"{'':<18} majority ({meta['majority_label']}): {base:.4f} on validation; "
-                f"sizes train {sizes['train']}, validation {sizes['validation']}, "
-                f"test {sizes['test']}"
+            base = meta["majority_baseline"]["validation"]
+            majority = (
+                f"; majority ({meta['majority_label']}) {base:.4f} on validation"
+                if base is not None
+                else ""
             )
+            print(
+                f"{'':<18} sizes: train {sizes['train']}, validation {sizes['validation']}, "
+                f"test {sizes['test']}{majority}"
+            )
+        if not args.baselines:
+            continue
         found = measured_for_task(spec.name)
         if not found:
             print(f"{'':<18} dense score: not measured yet")

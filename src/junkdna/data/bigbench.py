@@ -1,9 +1,10 @@
-"""The BIG-bench task files, from the ``bigbench==1.0.0`` source archive on PyPI.
+"""The BIG-bench task files, from the ``bigbench==1.0.0`` source archive: an OPTIONAL source.
 
-Why this archive: PyPI is reachable where the Hugging Face hub is not, and the sdist carries the
-JSON of every BIG-bench task (real, human-written data: MultiEmo, VitaminC, WinoGrande-derived
-twins, SQuAD dev contexts, ...). We never *install* it (it pulls TensorFlow); we only fetch the
-archive with ``pip download --no-deps`` and read the few members a task needs.
+PyPI no longer serves that archive (only 0.0.1, code without data), so nothing by default reads
+it: the tasks registered in tasks/bigbench_tasks.py (MultiEmo, VitaminC, WinoGrande twins,
+WinoWhy) and ``squad_mc`` work only for a user who has a copy and points
+``JUNKDNA_BIGBENCH_ARCHIVE`` at it (verified against the pinned sha256; row ``bigbench`` of
+``junkdna data sources``). The default offline data comes from data/sources.py.
 
 Layout under ``cache_dir("bigbench")``::
 
@@ -62,10 +63,12 @@ class Archive:
 
 
 def default_archive() -> Archive:
+    """The user's copy (``JUNKDNA_BIGBENCH_ARCHIVE``), else one in the cache; never downloaded:
+    the registry no longer serves it."""
     env = os.environ.get(ENV_ARCHIVE)
     if env:
         return Archive(Path(env).expanduser(), fetch=False, raw_dir=cache_dir("bigbench", "raw"))
-    return Archive(cache_dir("bigbench") / FILENAME)
+    return Archive(cache_dir("bigbench") / FILENAME, fetch=False)
 
 
 def sha256_of(path: Path) -> str:
@@ -125,9 +128,10 @@ def _fetch_or_explain(archive: Archive) -> Archive:
             "does not match the pinned sha256 (corrupt or truncated)" if present else "is missing"
         )
         raise JunkDNAError(
-            f"BIG-bench archive {archive.path} {what}; expected {FILENAME} with sha256 "
-            f"{archive.sha256}. Delete it and run `junkdna data prepare`, or point {ENV_ARCHIVE} "
-            "at a good copy."
+            f"data source 'bigbench' ({PACKAGE}=={VERSION}, optional): {archive.path} {what}; "
+            f"PyPI no longer serves it, so the BIG-bench tasks need a copy of {FILENAME} "
+            f"(sha256 {archive.sha256}) named by {ENV_ARCHIVE}; the default offline tasks "
+            "(`junkdna tasks`) do not need it"
         )
     if present:
         log.warning("%s is corrupt or truncated (sha256 mismatch): fetching it again", archive.path)

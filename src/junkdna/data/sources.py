@@ -323,7 +323,7 @@ def rows_of_saved_split(source: Source | str, folder: str, needed_by: str = "") 
     import datasets
 
     path = extract_folder(source, folder, needed_by)
-    return [dict(r) for r in datasets.load_from_disk(str(path))]
+    return datasets.load_from_disk(str(path)).to_list()
 
 
 def table(present: bool = True) -> Iterator[dict]:

@@ -114,6 +114,9 @@ def load_run_task(spec: RunSpec):
         from junkdna.tasks.registry import load_task
 
         task = load_task(cfg["name"], seed=seed)
+    from junkdna.tasks.registry import for_model
+
+    task = for_model(task, spec.model)
     budget = cfg.get("train_examples")
     if budget is not None and budget < len(task.train):
         sampled = DataAdequacy(examples=budget).apply(task, seed)

