@@ -105,6 +105,9 @@ def test_include_embeddings_of_an_encoder_decoder_once_per_tied_weight():
         "model.encoder.layers.0.self_attn.k_proj.weight"
     ) < names.index("model.decoder.embed_positions.weight")  # fmt: skip
     assert all(pw[n].block is None and not pw[n].transposed for n in added)
+    # 6 per encoder and 10 per decoder layer, and 3 embeddings: for mBART-large (12 + 12 layers)
+    # 195, the matrices the authors' Figure 2 logs list as pruned
+    assert len(pw) == 2 * 6 + 2 * 10 + 3
     tied = prunable_weights(model, include=[r"shared", r"embed_tokens", r"lm_head"])
     assert set(tied) - set(base) == {"model.shared.weight"}
     assert model.lm_head.weight is model.model.shared.weight  # the one matrix
