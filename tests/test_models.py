@@ -86,3 +86,67 @@ def test_offline_minilm_structure():
     params = dict(model.named_parameters())
     assert sum(params[n].numel() for n in pw) == 6 * (4 * 384 * 384 + 2 * 384 * 1536)
     assert all(params[n].dtype == torch.float32 for n in pw)
+
+
+def test_include_embeddings_of_an_encoder_decoder_once_per_tied_weight():
+    """mBART ties one (vocab, d) matrix as ``shared``, both ``embed_tokens`` and ``lm_head``:
+    an include pattern adds it once, under the first name it selects, in forward order."""
+    model = TINY_MODELS["mbart"]()
+    base = prunable_weights(model)
+    pw = prunable_weights(model, include=[r"embed_tokens", r"embed_positions"])
+    added = [n for n in pw if n not in base]
+    assert added == [
+        "model.encoder.embed_tokens.weight",
+        "model.encoder.embed_positions.weight",
+        "model.decoder.embed_positions.weight",
+    ]
+    names = list(pw)
+    assert names.index("model.encoder.embed_positions.weight") < names.index(
+        "model.encoder.layers.0.self_attn.k_proj.weight"
+    ) < names.index("model.decoder.embed_positions.weight")  # fmt: skip
+    assert all(pw[n].block is None and not pw[n].transposed for n in added)
+    # 6 per encoder and 10 per decoder layer, and 3 embeddings: for mBART-large (12 + 12 layers)
+    # 195, the matrices the authors' Figure 2 logs list as pruned
+    assert len(pw) == 2 * 6 + 2 * 10 + 3
+    tied = prunable_weights(model, include=[r"shared", r"embed_tokens", r"lm_head"])
+    assert set(tied) - set(base) == {"model.shared.weight"}
+    assert model.lm_head.weight is model.model.shared.weight  # the one matrix
+    # an embedding inside a block (T5's relative position bias) is not a block member
+    t5 = TINY_MODELS["t5"]()
+    bias = prunable_weights(t5, include=[r"relative_attention_bias"])
+    assert {n for n, p in bias.items() if p.block is None} == {
+        "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+        "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+    }
+    # the paper-default set stays the block projections only
+    assert set(prunable_weights(model, include=[r"^nothing$"])) == set(base)
+
+
+def test_global_magnitude_with_embeddings_takes_the_smallest_wherever_they_are():
+    """Oracle: one threshold over every selected weight, embeddings included: exactly the k
+    smallest magnitudes go (scaled down, the embeddings hold most of them); the tied output
+    layer loses the same entries; Wanda refuses weights it cannot calibrate."""
+    from junkdna.pruning import prune
+
+    model = TINY_MODELS["mbart"]()
+    include = [r"embed_tokens", r"embed_positions"]
+    emb = model.model.shared.weight
+    with torch.no_grad():
+        emb.mul_(1e-3)  # most, not all, of the smallest magnitudes
+    pw = prunable_weights(model, include=include)
+    params = dict(model.named_parameters(remove_duplicate=False))
+    before = {n: params[n].detach().abs().clone() for n in pw}
+    everything = torch.cat([w.reshape(-1) for w in before.values()])
+    k = round(0.05 * everything.numel())
+    threshold = everything.kthvalue(k).values  # distinct random values: no ties
+    masks = prune(model, "magnitude", 0.05, include=include)
+    assert set(masks.masks) == set(pw) and masks.metadata["include"] == include
+    assert sum(int((~m).sum()) for m in masks.masks.values()) == k
+    for n, m in masks.masks.items():
+        assert torch.equal(~m, before[n] <= threshold), n
+    emb_removed = int((~masks.masks["model.encoder.embed_tokens.weight"]).sum())
+    assert emb_removed > 0.5 * k  # the embeddings were in the competition, and lost
+    assert torch.equal(model.lm_head.weight == 0, emb == 0)  # tied: pruned once, both see it
+    with pytest.raises(JunkDNAError, match="outside the transformer blocks"):
+        prune(TINY_MODELS["mbart"](), "wanda", 0.5, include=include,
+              calibration=torch.randint(4, 60, (2, 8)))  # fmt: skip

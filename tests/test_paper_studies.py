@@ -6,9 +6,10 @@ difference.
 Sources of the table: the paper's text (captions, sections 3-5, Table 1, appendices A and B) and
 its figures' panels, legends and axes as drawn in their sources (the authors' repository
 VITA-Group/Junk_DNA_Hypothesis, Images/*.pdf at commit 35756a9 and Images_png/*.png). Where the
-paper is silent (seeds, RoBERTa recipes) the values are the authors' released scripts'
-(README and GLUE_tasks/Glue_prune_oneshot.py at commit 07c687e) or SMC-Bench's fairseq recipes for
-CSQA and WinoGrande, marked ``silent``.
+paper is silent (seeds, RoBERTa recipes, Figure 2's pairs, data, decoding and pruned weights)
+the values are the authors' released scripts' (README and GLUE_tasks/Glue_prune_oneshot.py at
+commit 07c687e; MMT/multi_lingual/{majority,minority}_pre/ at commit 1d2b742) or SMC-Bench's
+fairseq recipes for CSQA and WinoGrande, marked ``silent``.
 
 Also: every model and task these files name resolves to a hub id (and dataset config) without
 the network, and the GPU cost estimate of ``junkdna plan`` adds up on hand-computed cases.
@@ -48,6 +49,23 @@ _FAIRSEQ = {"lr": 1e-5, "weight_decay": 0.01, "adam_betas": (0.9, 0.98), "adam_e
 CSQA = {**_FAIRSEQ, "batch_size": 16, "max_steps": 3000, "warmup_ratio": 0.05}
 WINOGRANDE = {**_FAIRSEQ, "batch_size": 32, "max_steps": 23750, "warmup_ratio": 0.1}
 LARGE_RECIPES = {"csqa": CSQA, "winogrande": WINOGRANDE}  # every other task: GLUE_LARGE
+# Figure 2: the optimizer flags of the authors' fairseq translation scripts (Adam, lr 3e-5,
+# betas (0.9, 0.98), eps 1e-6, weight decay 0); one epoch and batch 16 are ours.
+FIG2_RECIPE = {"lr": 3e-5, "adam_betas": (0.9, 0.98), "adam_eps": 1e-6, "weight_decay": 0.0,
+               "epochs": 1, "batch_size": 16, "max_length": 256, "target_max_length": 256}  # fmt: skip
+# The authors' decoding: fairseq-generate's defaults (beam 5, max_len_b 200), batch 32.
+FIG2_DECODING = {"num_beams": 5, "max_new_tokens": 200, "eval_batch_size": 32}
+# The authors' pairs: English-centric, two languages to and from English per group.
+FIG2_DIRECTIONS = {
+    "majority": {"en-ru", "ru-en", "en-vi", "vi-en"},
+    "minority": {"en-gu", "gu-en", "en-my", "my-en"},
+}
+# OPUS-100's train split as the authors' logs load it (all of it), and its test split.
+FIG2_TRAIN_PAIRS = {"ru": 1_000_000, "vi": 1_000_000, "gu": 318_306, "my": 24_594}
+FIG2_TEST_PAIRS = 2_000
+# Weights pruned besides the block projections: none ("we do not prune the embedding layer nor
+# the classifier"), but Figure 2's scripts prune the embeddings (embed_tokens, embed_positions).
+FIG2_INCLUDE = ("embed_tokens", "embed_positions")
 
 
 @dataclass(frozen=True)
@@ -84,18 +102,25 @@ PAPER: dict[str, Paper] = {
         nm=M8,
         silent={"seeds": SEEDS, "recipe": GLUE_BASE},
     ),
-    # RECONCILE: Figure 2 is the colleague's (Setting 2 rebuild). Only check_figure2's items are
-    # asserted on its file; the grid and N:M here are the paper's, for the record.
+    # Levels: (mode, language group); "zero-shot" is evaluation only, "few-shot" fine-tuned.
     "figure2": Paper(
         file="figure2_majority_minority.toml",
         model="facebook/mbart-large-cc25",
-        tasks=("opus100_pivot",),
+        tasks=("opus100_en_centric",),
         setting="majority_minority",
-        levels=("zero-shot", "few-shot"),
+        levels=tuple((m, g) for m in ("zero-shot", "few-shot") for g in ("majority", "minority")),
         regimes=("none", "dense", "sparse"),
         grid=GRID_10_80,
         nm=M8,
-        silent={"majority": ("ru", "vi"), "minority": ("gu", "my")},
+        silent={
+            "seeds": (222,),  # the authors' fairseq --seed 222
+            "recipe": FIG2_RECIPE,
+            "decoding": FIG2_DECODING,
+            "include": FIG2_INCLUDE,
+            "majority": ("ru", "vi"),
+            "minority": ("gu", "my"),
+            "pivot": "en",
+        },
     ),
     "figure3": Paper(
         file="figure3_open_closed_book.toml",
@@ -224,16 +249,18 @@ def _plan(name: str):
 
 
 def _levels(runs, setting: str | None) -> set:
-    key = {"data_adequacy": "fraction", "external_information": "mode"}.get(setting or "")
+    keys = {"data_adequacy": ("fraction",), "external_information": ("mode",),
+            "majority_minority": ("mode", "group")}.get(setting or "", ())  # fmt: skip
     out = set()
     for r in runs:
         assert (r.difficulty or {}).get("setting") == setting, r.describe()
-        if key is not None:
-            out.add(r.difficulty["params"][key])
+        if keys:
+            values = tuple(r.difficulty["params"][k] for k in keys)
+            out.add(values[0] if len(values) == 1 else values)
     return out
 
 
-FILES = [k for k in PAPER if k != "figure2"]
+FILES = list(PAPER)
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -257,6 +284,10 @@ def test_study_file_matches_the_paper(name):
             expected = set(paper.grid) | set(OURS_ADDED)
         assert unstructured == expected, (name, method)
         assert nm == set(paper.nm), (name, method)
+    # The pruned weights: the block projections, plus the embeddings where the authors did.
+    for r in masked:
+        assert r.pruning.include == paper.silent.get("include", ()), (name, r.describe())
+        assert r.pruning.exclude == ()
     for fraction in paper.frozen:  # Dense Transfer with Freezing at the paper's fractions
         assert any(r.regime == "frozen" and r.pruning.sparsity == fraction for r in masked)
     # Every pruned run has its dense (or unpruned) reference in the same lineage.
@@ -277,7 +308,7 @@ def test_recipes_are_the_documented_ones(name):
         assert run.recipe.precision == "bf16" and run.recipe.device == "auto"
         assert run.resources["num_gpus"] == 1
         if REGIMES.get(run.regime).finetunes and run.recipe.max_steps is None:
-            assert run.recipe.epochs == 3
+            assert run.recipe.epochs == want.get("epochs", 3)
 
 
 def test_figure3_evaluates_2000_questions_without_fine_tuning():
@@ -316,25 +347,41 @@ def test_table1_human_scores_and_gaps_are_the_papers():
         assert TABLE1[easier][2] < TABLE1[harder][2]
 
 
-# RECONCILE with the colleague's Setting 2 rebuild (studies/figure2_majority_minority.toml): the
-# items below are what that file must satisfy; grid and N:M are left to it (see fidelity.md).
-def check_figure2(plan) -> None:
-    paper = PAPER["figure2"]
-    runs = plan.runs
-    assert {r.model for r in runs} == {paper.model}
-    modes = {"zero-shot": set(), "few-shot": set()}
+def test_figure2_pairs_data_and_decoding_are_the_authors():
+    """English-centric pairs on OPUS-100's own splits, all of its training pairs, evaluation
+    only for zero-shot, beam 5 and 200 tokens."""
+    from junkdna.difficulty import from_params
+    from junkdna.study.costs import TASK_SIZES
+    from junkdna.tasks.registry import get_spec
+
+    paper = PAPER["figure2"].silent
+    spec = get_spec("opus100_en_centric")
+    directions = {d for d, _ in spec.source.parts}
+    assert directions == FIG2_DIRECTIONS["majority"] | FIG2_DIRECTIONS["minority"]
+    for direction, part in spec.source.parts:
+        hub = get_spec(part).source
+        a, b = direction.split("-")
+        assert (hub.path, hub.config) == ("Helsinki-NLP/opus-100", f"en-{b if a == 'en' else a}")
+        assert dict(hub.splits) == {"train": "train", "validation": "test"}  # test is scored
+    sizes = TASK_SIZES["opus100_en_centric"].domains
+    for direction, (train, scored) in sizes.items():
+        xx = next(x for x in direction.split("-") if x != "en")
+        assert (train, scored) == (FIG2_TRAIN_PAIRS[xx], FIG2_TEST_PAIRS), direction
+    runs = _plan("figure2").runs
     for run in runs:
-        assert run.difficulty is not None and run.difficulty["setting"] == paper.setting
         params = run.difficulty["params"]
-        assert set(params["majority"]) == set(paper.silent["majority"])
-        assert set(params["minority"]) == set(paper.silent["minority"])
-        modes[params["mode"]].add(REGIMES.get(run.regime).finetunes)
-    assert modes["zero-shot"] == {False}  # zero-shot: regime "none", evaluation only
-    assert modes["few-shot"] == {True}  # few-shot: fine-tuned
-
-
-def test_figure2_languages_and_regimes():
-    check_figure2(_plan("figure2"))
+        assert params["majority"] == list(paper["majority"])
+        assert params["minority"] == list(paper["minority"])
+        assert params["pivot"] == paper["pivot"]
+        level = from_params("majority_minority", params)
+        assert set(level.domains(directions, level.group)) == FIG2_DIRECTIONS[level.group]
+        # all of OPUS-100: no cap on training pairs or on scored sentences
+        assert level.majority_examples is level.minority_examples is level.eval_examples is None
+        assert level.data == ("cc25" if level.mode == "zero-shot" else "train")
+        assert REGIMES.get(run.regime).finetunes == (level.mode == "few-shot")
+        for key, value in paper["decoding"].items():
+            assert getattr(run.recipe, key) == value, key
+    assert len(runs) == 2 * 2 * (1 + 9 + 7)  # modes x groups x (reference + grid + N:M)
 
 
 def _hub_sources(task: str) -> list[tuple[str, str | None]]:
@@ -475,16 +522,49 @@ def test_junkdna_plan_prints_the_gpu_estimate(capsys, monkeypatch, tmp_path):
 
 
 def test_figure2_levels_size_their_runs_by_language_group():
-    """One level = its group's two directions: few-shot majority trains on 2 x 6,449 pairs,
-    minority on 2 x 1,000, zero-shot on none; each evaluates 2 x 1,000 sentences."""
+    """One level = its group's four directions: few-shot majority trains on 2 x (1,000,000 +
+    1,000,000) pairs, minority on 2 x (318,306 + 24,594), zero-shot on none; each level scores
+    4 x 2,000 test sentences."""
+    import dataclasses
+
     from junkdna.study.costs import TASK_SIZES, sizes
 
     seen = {}
     for run in _plan("figure2").runs:
-        seen[run.labels.level] = sizes(run, TASK_SIZES["opus100_pivot"])
+        seen[run.labels.level] = sizes(run, TASK_SIZES["opus100_en_centric"])
     assert seen == {
-        "zero-shot majority": (0, 2000),
-        "zero-shot minority": (0, 2000),
-        "few-shot majority": (12_898, 2000),
-        "few-shot minority": (2000, 2000),
+        "zero-shot majority": (0, 8000),
+        "zero-shot minority": (0, 8000),
+        "few-shot majority": (4_000_000, 8000),
+        "few-shot minority": (685_800, 8000),
     }
+    # a smaller, labelled budget: at most 100k pairs and 500 test sentences per direction
+    # (en-my has 24,594 pairs: all of them)
+    for run in _plan("figure2").runs:
+        if run.labels.level.startswith("few-shot") and run.pruning is None:
+            params = {**run.difficulty["params"], "majority_examples": 100_000,
+                      "minority_examples": 100_000, "eval_examples": 500}  # fmt: skip
+            capped = dataclasses.replace(run, difficulty={**run.difficulty, "params": params})
+            want = 4 * 100_000 if "majority" in run.labels.level else 2 * 100_000 + 2 * 24_594
+            assert sizes(capped, TASK_SIZES["opus100_en_centric"]) == (want, 4 * 500)
+
+
+def test_figure2_gpu_estimate_counts_decoding_at_the_length_limit():
+    """Hand-computed: a zero-shot run loads (20 s) and decodes 8,000 sentences, each its encoder
+    pass (2 ms) plus 200 tokens at 1.22 ms (the authors' logs); a few-shot majority run adds 4M
+    training sequences at 2.6 ms. Decoding grows with max_new_tokens."""
+    import dataclasses
+
+    from junkdna.study.costs import run_seconds
+
+    runs = {r.labels.level: r for r in _plan("figure2").runs if r.pruning is None}
+    decode = 8000 * (2.0e-3 + 1.22e-3 * 200)
+    zero, _ = run_seconds(runs["zero-shot majority"])
+    assert zero == pytest.approx(20 + decode)
+    few, _ = run_seconds(runs["few-shot majority"])
+    assert few == pytest.approx(20 + 4_000_000 * 2.6e-3 + decode)
+    short = dataclasses.replace(
+        runs["zero-shot minority"],
+        recipe=runs["zero-shot minority"].recipe.model_copy(update={"max_new_tokens": 64}),
+    )
+    assert run_seconds(short)[0] == pytest.approx(20 + 8000 * (2.0e-3 + 1.22e-3 * 64))

@@ -1,13 +1,16 @@
 """Setting 2 as the paper ran it, and its offline analogue.
 
-* The pivot task (opus100_pivot): Ru<->Vi and Gu<->My joined on the English side of OPUS-100's
-  en-xx corpora, checked on a small local fake of the OPUS rows (the hub is never reached).
-* MajorityMinority levels: one language group each; zero-shot = no fine-tuning data, few-shot =
-  the group's own pairs; the measure (the inverse of the group's share of the two groups' data)
-  orders majority < minority, hand-computed from the paper's Table 2.
+* The English-centric task (opus100_en_centric): en<->ru, en<->vi, en<->gu, en<->my, one domain
+  per direction, OPUS-100's train split and its test split scored, checked on a small local fake
+  of the OPUS rows (the hub is never reached).
+* MajorityMinority levels: one language group each (English the pivot: "en-ru" is majority);
+  zero-shot = no fine-tuning data, few-shot = the group's own directions; the measure (the
+  inverse of the group's share of the two groups' data) orders majority < minority,
+  hand-computed from the paper's Table 2 and from OPUS-100's pair counts.
 * studies/figure2_majority_minority.toml plans the paper's design (zero-shot under regime
   "none", few-shot fine-tuned) and, reduced to a tiny mBART on the fake OPUS rows, runs end to
-  end: the zero-shot runs fine-tune nothing, the few-shot runs do.
+  end: the zero-shot runs fine-tune nothing, the few-shot runs do, beam search decodes, and the
+  masks include the embeddings.
 * studies/setting2_offline.toml plans, and a reduced copy on tiny models runs end to end with a
   report whose two-level test has a finite p.
 """
@@ -37,6 +40,8 @@ STUDIES = Path(__file__).resolve().parents[1] / "studies"
 FIGURE2 = STUDIES / "figure2_majority_minority.toml"
 OFFLINE = STUDIES / "setting2_offline.toml"
 PAPER_LEVEL = {"majority": ["ru", "vi"], "minority": ["gu", "my"]}
+MAJOR = {"en-ru", "ru-en", "en-vi", "vi-en"}
+MINOR = {"en-gu", "gu-en", "en-my", "my-en"}
 
 
 # ----------------------------------------------------------------------------- fake OPUS-100
@@ -47,53 +52,47 @@ def english(i: int) -> str:
     return " ".join(WORDS[(i // len(WORDS) ** k) % len(WORDS)] for k in range(3)) + f" {i}"
 
 
-def corpus(xx: str, ids: list[int], extra: list[dict] = ()) -> DatasetDict:
-    """An en-xx corpus: sentence i translated as "<xx> <english i>", spread over the three
-    splits (the pivot pools them), plus ``extra`` raw rows at the end of train."""
-    rows = [{"translation": {"en": english(i), xx: f"{xx} {english(i)}"}} for i in ids]
-    train = rows[: len(rows) // 2] + list(extra)
-    half = rows[len(rows) // 2 :]
-    return DatasetDict(
-        {
-            "train": Dataset.from_list(train),
-            "validation": Dataset.from_list(half[: len(half) // 2]),
-            "test": Dataset.from_list(half[len(half) // 2 :]),
-        }
-    )
+# (train, validation, test) pairs of each fake en-xx corpus; sentence ids start at ``first``
+FAKE = {"ru": (12, 3, 4, 0), "vi": (10, 3, 4, 100), "gu": (6, 3, 4, 200), "my": (4, 3, 4, 300)}
 
 
-def fake_opus(n_major: int = 40, n_minor: int = 30) -> dict[str, DatasetDict]:
-    """en-ru and en-vi share sentences 0..n_major-1 (in different splits of the two corpora),
-    en-gu and en-my share 100..100+n_minor-1; each corpus also has sentences of its own."""
-    major, minor = list(range(n_major)), list(range(100, 100 + n_minor))
-    return {
-        "en-ru": corpus(
-            "ru",
-            major + [500, 501],
-            [
-                {"translation": {"en": "  " + english(0).replace(" ", "  "), "ru": "dup"}},
-                {"translation": {"en": english(502), "ru": ""}},  # empty side: skipped
-            ],
-        ),
-        "en-vi": corpus("vi", major[::-1] + [600]),  # another order, other splits
-        "en-gu": corpus("gu", minor + [700]),
-        "en-my": corpus("my", minor[::-1]),
-    }
+def corpus(xx: str) -> DatasetDict:
+    """An en-xx corpus: sentence i translated as "<xx> <english i>", in OPUS-100's three
+    splits (train, validation, test: consecutive ids)."""
+    n_train, n_val, n_test, first = FAKE[xx]
+    cuts = {"train": n_train, "validation": n_val, "test": n_test}
+    out, i = {}, first
+    for split, n in cuts.items():
+        rows = [
+            {"translation": {"en": english(k), xx: f"{xx} {english(k)}"}} for k in range(i, i + n)
+        ]
+        out[split] = Dataset.from_list(rows)
+        i += n
+    return DatasetDict(out)
+
+
+def split_ids(xx: str, split: str) -> list[int]:
+    n_train, n_val, n_test, first = FAKE[xx]
+    start = {"train": 0, "validation": n_train, "test": n_train + n_val}[split]
+    n = {"train": n_train, "validation": n_val, "test": n_test}[split]
+    return list(range(first + start, first + start + n))
 
 
 @pytest.fixture
 def opus(tmp_path, monkeypatch):
-    """The fake corpora behind translation._load_corpus; returns the configs it was asked."""
+    """The fake corpora behind datasets.load_dataset; returns the configs it was asked."""
+    import datasets
+
     monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
-    data, asked = fake_opus(), []
+    data, asked = {f"en-{xx}": corpus(xx) for xx in FAKE}, []
 
-    def load(source):
-        assert source.path == "Helsinki-NLP/opus-100"
-        asked.append(source.config)
-        return data[source.config]
+    def load(path, config=None, *a, **k):
+        assert path == "Helsinki-NLP/opus-100" and not a and not k
+        asked.append(config)
+        return data[config]
 
-    monkeypatch.setattr(translation, "_load_corpus", load)
+    monkeypatch.setattr(datasets, "load_dataset", load)
     return asked
 
 
@@ -101,86 +100,42 @@ def sentence_of(text: str) -> str:
     return text.split(" ", 1)[1]  # "<xx> <english>" -> english
 
 
-# ----------------------------------------------------------------------------- the pivot task
+# ----------------------------------------------------------------------------- the task
 
 
-def test_pivot_table_keeps_the_first_translation_and_skips_empty_sides():
-    rows = [
-        {"translation": {"en": "a  b", "ru": "x"}},
-        {"translation": {"en": " a b ", "ru": "y"}},  # the same English after whitespace
-        {"translation": {"en": "c", "ru": " "}},
-        {"translation": {"en": "", "ru": "z"}},
-    ]
-    table, n = translation.pivot_table(rows, "ru")
-    assert table == {"a b": "x"} and n == 4
-
-
-def test_pivot_splits_both_directions_and_no_sentence_in_two_splits():
-    table_a = {english(i): f"ru {english(i)}" for i in range(30)}
-    table_b = {english(i): f"vi {english(i)}" for i in range(10, 45)}  # 20 shared
-    rows, meta = translation.pivot_splits("ru", "vi", table_a, table_b)
-    assert meta["sizes"] == {"pivot_sentences": 20, "validation": 2, "test": 2, "train": 16}
-    seen = {}
-    for split, split_rows in rows.items():
-        assert len(split_rows) == 2 * meta["sizes"][split]
-        for fwd, back in zip(split_rows[::2], split_rows[1::2], strict=True):
-            assert (fwd["domain"], back["domain"]) == ("ru-vi", "vi-ru")
-            assert (fwd["src_lang"], fwd["tgt_lang"]) == ("ru_RU", "vi_VN")
-            assert (back["src_lang"], back["tgt_lang"]) == ("vi_VN", "ru_RU")
-            assert fwd["source"] == back["target"] and fwd["target"] == back["source"]
-            assert fwd["source"].startswith("ru ") and fwd["target"].startswith("vi ")
-            en = sentence_of(fwd["source"])
-            assert sentence_of(fwd["target"]) == en and en not in seen
-            seen[en] = split
-    assert set(seen) == {english(i) for i in range(10, 30)}
-    # the split depends on the sentences only, not on the order of the corpora's rows
-    again, _ = translation.pivot_splits(
-        "ru", "vi", dict(reversed(table_a.items())), dict(reversed(table_b.items()))
-    )
-    assert again == rows
-    with pytest.raises(JunkDNAError, match="only 3 English sentence"):
-        translation.pivot_splits("ru", "vi", table_a, {english(i): "v" for i in range(3)})
-
-
-def test_pivot_task_from_fake_opus_rows(opus):
-    task = load_task("opus100_pivot")
-    assert sorted(opus) == ["en-gu", "en-my", "en-ru", "en-vi"]
-    splits = {s: getattr(task, s) for s in ("train", "validation", "test")}
-    domains = {d for ds in splits.values() for d in ds["domain"]}
-    assert domains == {"ru-vi", "vi-ru", "gu-my", "my-gu"}  # both directions of both pairs
+def test_en_centric_task_from_fake_opus_rows(opus):
+    task = load_task("opus100_en_centric")
+    assert sorted(set(opus)) == ["en-gu", "en-my", "en-ru", "en-vi"]
     assert task.lang_fields == ("src_lang", "tgt_lang") and task.metric == "sacrebleu"
-    pair_of = {"ru-vi": "ru-vi", "vi-ru": "ru-vi", "gu-my": "gu-my", "my-gu": "gu-my"}
-    where: dict[tuple[str, str], str] = {}
-    for split, ds in splits.items():
-        for row in ds:
-            en = sentence_of(row["source"])
-            assert sentence_of(row["target"]) == en
-            key = (pair_of[row["domain"]], en)
-            assert where.setdefault(key, split) == split  # one split per sentence and pair
-    majors = {en for pair, en in where if pair == "ru-vi"}
-    # pooled over the corpora's splits; whitespace variants joined, the first translation kept
-    assert majors == {english(i) for i in range(40)}
-    assert {en for pair, en in where if pair == "gu-my"} == {english(i) for i in range(100, 130)}
-    info = task.info
-    assert info["pairs"]["ru-vi"]["sizes"] == {
-        "pivot_sentences": 40, "validation": 4, "test": 4, "train": 32,
-    }  # fmt: skip
-    assert info["pairs"]["gu-my"]["sizes"]["pivot_sentences"] == 30
-    assert info["corpora"]["ru"]["rows"] == 44 and "Arivazhagan" in info["construction"]
-    # built once: the second load reads the cache, not the hub
-    opus.clear()
-    again = load_task("opus100_pivot")
-    assert opus == [] and again.train["source"] == task.train["source"]
+    assert set(task.train["domain"]) == set(task.validation["domain"]) == MAJOR | MINOR
+    assert task.test is None  # OPUS-100's validation split is not loaded
+    for split, ours in (("train", task.train), ("test", task.validation)):  # test is scored
+        for xx in FAKE:
+            want = {english(i) for i in split_ids(xx, split)}
+            fwd = [r for r in ours if r["domain"] == f"en-{xx}"]
+            back = [r for r in ours if r["domain"] == f"{xx}-en"]
+            assert {r["source"] for r in fwd} == want == {r["target"] for r in back}
+            assert all(r["target"] == f"{xx} {r['source']}" for r in fwd)
+            code = translation.MBART_CODES[xx]
+            assert {(r["src_lang"], r["tgt_lang"]) for r in fwd} == {("en_XX", code)}
+            assert {(r["src_lang"], r["tgt_lang"]) for r in back} == {(code, "en_XX")}
+    sizes = task.info["sizes"]
+    assert sizes["train"] == {f"{a}-{b}": FAKE[xx][0] for xx in FAKE
+                              for a, b in (("en", xx), (xx, "en"))}  # fmt: skip
+    assert set(sizes["validation"].values()) == {4}  # each direction: its test split
 
 
-def test_pivot_spec_names_hub_corpora_that_exist():
-    spec = get_spec("opus100_pivot")
+def test_en_centric_spec_names_hub_corpora_that_exist():
+    spec = get_spec("opus100_en_centric")
     assert not spec.offline and spec.domain_field == "domain"
-    configs = {x: spec.source.corpus(x) for x, _ in spec.source.parts}
-    assert {x: (s.path, s.config) for x, s in configs.items()} == {
-        x: ("Helsinki-NLP/opus-100", f"en-{x}") for x in ("ru", "vi", "gu", "my")
-    }
-    assert spec.source.pairs == (("ru", "vi"), ("gu", "my"))
+    parts = dict(spec.source.parts)
+    assert set(parts) == MAJOR | MINOR
+    for direction, part in parts.items():
+        hub = get_spec(part).source
+        xx = next(x for x in direction.split("-") if x != "en")
+        assert (hub.path, hub.config) == ("Helsinki-NLP/opus-100", f"en-{xx}")
+        assert dict(hub.splits) == {"train": "train", "validation": "test"}
+        assert get_spec(part).version == "2"
 
 
 # ----------------------------------------------------------------------------- levels
@@ -188,38 +143,57 @@ def test_pivot_spec_names_hub_corpora_that_exist():
 
 def level(group: str, mode: str = "few-shot", **kw) -> MajorityMinority:
     return MajorityMinority(
-        ("ru", "vi"), ("gu", "my"), group=group, mode=mode, **kw
+        ("ru", "vi"), ("gu", "my"), group=group, mode=mode, pivot="en", **kw
     )  # fmt: skip
 
 
-def test_levels_on_the_pivot_task(opus):
-    task = load_task("opus100_pivot")
-    few = level("majority", majority_examples=10, minority_examples=4, eval_examples=3)
-    maj = few.apply(task, seed=1)
-    assert sorted(set(maj.train["domain"])) == ["ru-vi", "vi-ru"]
-    assert len(maj.train) == 20 and set(maj.validation["domain"]) == {"ru-vi", "vi-ru"}
-    # the first 3 validation rows per direction: the same sentences in both directions
-    fwd = [r["source"] for r in maj.validation if r["domain"] == "ru-vi"]
-    back = [r["target"] for r in maj.validation if r["domain"] == "vi-ru"]
-    assert len(fwd) == 3 and fwd == back
-    entry = maj.info["majority_minority"]
-    assert entry["group_train_rows"] == {"majority": 20, "minority": 8}
-    minor = level("minority", majority_examples=10, minority_examples=4).apply(task, seed=1)
-    assert sorted(set(minor.train["domain"])) == ["gu-my", "my-gu"] and len(minor.train) == 8
-    assert set(minor.validation["domain"]) == {"gu-my", "my-gu"}
-    # zero-shot: no fine-tuning data at all; evaluated on the group's pairs
+def test_levels_on_the_en_centric_task(opus):
+    task = load_task("opus100_en_centric")
+    # all pairs: each group trains on its four directions, both groups' rows recorded
+    n = {xx: FAKE[xx][0] for xx in FAKE}
+    major, minor = 2 * (n["ru"] + n["vi"]), 2 * (n["gu"] + n["my"])  # 44, 20
+    maj = level("majority").apply(task, seed=1)
+    assert set(maj.train["domain"]) == MAJOR and len(maj.train) == major
+    assert set(maj.validation["domain"]) == MAJOR and len(maj.validation) == 4 * 4
+    assert maj.info["majority_minority"]["group_train_rows"] == {
+        "majority": major, "minority": minor,
+    }  # fmt: skip
+    assert maj.info["majority_minority"]["domains"] == sorted(MAJOR)
+    mnr = level("minority", eval_examples=2).apply(task, seed=1)
+    assert set(mnr.train["domain"]) == MINOR and len(mnr.train) == minor
+    # the first 2 scored rows per direction: the same sentences both ways
+    fwd = [r["source"] for r in mnr.validation if r["domain"] == "en-gu"]
+    back = [r["target"] for r in mnr.validation if r["domain"] == "gu-en"]
+    assert len(mnr.validation) == 8 and len(fwd) == 2 and fwd == back
+    # a smaller budget: at most 5 pairs per direction (en-my has 4: all kept)
+    small = level("minority", majority_examples=5, minority_examples=5).apply(task, seed=1)
+    assert small.info["majority_minority"]["group_train_rows"] == {
+        "majority": 4 * 5, "minority": 2 * 5 + 2 * 4,
+    }  # fmt: skip
+    # nested: a seed's 2 pairs per direction lie inside its 5
+    two = level("minority", majority_examples=5, minority_examples=2).apply(task, seed=1)
+    assert set(two.train["source"]) <= set(small.train["source"])
+    # zero-shot: no fine-tuning data at all; evaluated on the group's directions
     zero = level("minority", "zero-shot", data="cc25").apply(task, seed=1)
-    assert len(zero.train) == 0 and set(zero.validation["domain"]) == {"gu-my", "my-gu"}
+    assert len(zero.train) == 0 and set(zero.validation["domain"]) == MINOR
     assert zero.info["majority_minority"]["mode"] == "zero-shot"
-    # nested: a seed's 2 rows per domain lie inside its 4
-    two = level("minority", majority_examples=10, minority_examples=2).apply(task, seed=1)
-    assert set(two.train["source"]) <= set(minor.train["source"])
-    # a count above what a domain has keeps all of it (and the measure says what was kept)
-    many = level("minority", majority_examples=10, minority_examples=10_000).apply(task, seed=1)
-    assert many.info["majority_minority"]["group_train_rows"] == {"majority": 20, "minority": 48}
+    # without the pivot no direction belongs to a group: English is in neither
+    with pytest.raises(JunkDNAError, match="covers the majority language"):
+        MajorityMinority(("ru", "vi"), ("gu", "my"), group="majority").apply(task)
 
 
-def test_measures_hand_computed_from_table2():
+def test_the_pivot_decides_which_directions_a_group_owns():
+    lv = level("majority")
+    present = ["en-ru", "ru-en", "en-gu", "ru-vi", "ru-gu", "en", "de-en", "ru"]
+    assert lv.domains(present, "majority") == ["en-ru", "ru", "ru-en", "ru-vi"]
+    assert lv.domains(present, "minority") == ["en-gu"]
+    # without a pivot, as before: only domains wholly inside the group
+    plain = MajorityMinority(("ru", "vi"), ("gu", "my"), group="majority")
+    assert plain.domains(present, "majority") == ["ru", "ru-vi"]
+    assert "pivot" not in plain.params() and lv.params()["pivot"] == "en"
+
+
+def test_measures_hand_computed_from_table2_and_opus100():
     assert PAPER_TABLE2 == {
         "ru": (278.0, 116.0), "vi": (137.3, 42.0), "gu": (1.9, 22.0), "my": (1.6, 2.5),
     }  # fmt: skip
@@ -231,30 +205,29 @@ def test_measures_hand_computed_from_table2():
     opus = {g: level(g, data="opus100").measure() for g in ("majority", "minority")}
     assert opus["majority"] == pytest.approx(182.5 / 158)  # 1.155
     assert opus["minority"] == pytest.approx(182.5 / 24.5)  # 7.449
-    # few-shot rows (figure 2: 6,449 and 1,000 pairs per direction, two directions each)
-    rows = {
-        g: level(g, majority_examples=6449, minority_examples=1000).measure()
-        for g in ("majority", "minority")
-    }
-    assert rows["majority"] == pytest.approx(14898 / 12898)
-    assert rows["minority"] == pytest.approx(14898 / 2000)
-    assert rows["minority"] == pytest.approx(opus["minority"], rel=1e-3)  # Table 2's ratio
-    for measures in (zero, opus, rows):
-        assert measures["majority"] < measures["minority"]
-    # what the runs sampled wins over the parameters; all rows (None) need the run's facts
-    facts = RunFacts(train_full=30, train_kept=10)
-    assert level("minority").measure(facts) == 3.0
+    # few-shot on all of OPUS-100 (figure 2): the rows the runs record, both directions each:
+    # majority 2 x (1M + 1M), minority 2 x (318,306 + 24,594)
+    rows = {"majority": 4_000_000, "minority": 685_800}
+    full = {g: level(g).measure(RunFacts(4_685_800, rows[g])) for g in rows}
+    assert full["majority"] == pytest.approx(4_685_800 / 4_000_000)  # 1.171
+    assert full["minority"] == pytest.approx(4_685_800 / 685_800)  # 6.833
+    # all rows from the parameters alone: unknown until a run records them
     assert level("majority").measure() is None
+    # capped pairs per direction: known from the parameters (the same number of directions)
+    capped = level("minority", majority_examples=3000, minority_examples=1000).measure()
+    assert capped == pytest.approx(4 / 1)
+    for measures in (zero, opus, full):
+        assert measures["majority"] < measures["minority"]
 
 
 def test_the_run_measure_is_the_label_measure(opus):
     from junkdna.difficulty import default_label, measure_run
 
-    task = load_task("opus100_pivot")
-    for group in ("majority", "minority"):
-        lv = level(group, majority_examples=10, minority_examples=4)
+    task = load_task("opus100_en_centric")
+    for group, rows in (("majority", 44), ("minority", 20)):
+        lv = level(group)
         run = lv.apply(task, seed=3)
-        assert measure_run(run.info) == pytest.approx(28 / (20 if group == "majority" else 8))
+        assert measure_run(run.info) == pytest.approx(64 / rows)
         assert level_from_label(lv.name, default_label(lv.params())) == lv
     zero = level("majority", "zero-shot", data="cc25")
     assert measure_run(zero.apply(task).info) == pytest.approx(418.8 / 415.3)
@@ -271,6 +244,7 @@ def test_the_run_measure_is_the_label_measure(opus):
         ({"minority": ["gu", "xx"], "data": "cc25"}, "no size for \\['xx'\\]"),
         ({"minority": ["ru"]}, "distinct"),
         ({"minority_examples": 0}, "positive integer"),
+        ({"pivot": "ru"}, "cannot be a majority or minority language"),
     ],
 )
 def test_bad_levels_are_refused(params, needle):
@@ -299,12 +273,13 @@ def test_figure2_plans_the_papers_design(monkeypatch):
     forbid_model_loading(monkeypatch)
     plan = plan_study(load_study(FIGURE2))
     assert {r.model for r in plan.runs} == {"facebook/mbart-large-cc25"}
-    assert {r.task_name for r in plan.runs} == {"opus100_pivot"}
+    assert {r.task_name for r in plan.runs} == {"opus100_en_centric"}
     by_level: dict[str, set] = {}
     measures = {}
     for run in plan.runs:
         params = run.difficulty["params"]
         assert params["majority"] == ["ru", "vi"] and params["minority"] == ["gu", "my"]
+        assert params["pivot"] == "en"
         by_level.setdefault(run.labels.level, set()).add(run.regime)
         lv = from_params("majority_minority", params)
         measures[run.labels.level] = lv.measure()
@@ -317,8 +292,9 @@ def test_figure2_plans_the_papers_design(monkeypatch):
         "few-shot minority": {"dense", "sparse"},
     }
     assert measures["zero-shot majority"] < measures["zero-shot minority"]
-    assert measures["few-shot majority"] < measures["few-shot minority"]
     assert measures["zero-shot minority"] == pytest.approx(418.8 / 3.5)
+    # few-shot trains on all pairs: the runs record how many (the reduced run below)
+    assert measures["few-shot majority"] is measures["few-shot minority"] is None
 
 
 def save_tiny_mbart(folder: Path) -> Path:
@@ -337,17 +313,31 @@ def save_tiny_mbart(folder: Path) -> Path:
     return folder
 
 
-def test_figure2_reduced_runs_zero_shot_without_and_few_shot_with_finetuning(opus, tmp_path):
+def test_figure2_reduced_runs_zero_shot_without_and_few_shot_with_finetuning(
+    opus, tmp_path, monkeypatch
+):
+    """The study file as shipped (beam 5, embeddings pruned, all pairs) on a tiny mBART and the
+    fake OPUS rows, with fewer tokens and one pruning point."""
+    from safetensors.torch import load_file
+
     from junkdna.analysis.report import build_report
+    from junkdna.heads import generation
     from junkdna.study import parse_study, plan_study
     from junkdna.study.driver import open_store, run_study
     from junkdna.study.export import results_table
 
     model = str(save_tiny_mbart(tmp_path / "tiny-mbart"))
-    load_task("opus100_pivot")  # the pivot data in the cache, built here from the fake rows
+    beams = []
+    real = generation.generate_kwargs
+
+    def spy(tokenizer, recipe):  # what every generate() call of the runs was given
+        beams.append(recipe.num_beams)
+        return real(tokenizer, recipe)
+
+    monkeypatch.setattr("junkdna.heads.seq2seq.generate_kwargs", spy)
     data = tomllib.loads(FIGURE2.read_text())
     data["study"]["output"] = str(tmp_path / "out")
-    data["recipe"] |= {"epochs": 1, "batch_size": 4, "eval_batch_size": 8, "max_length": 16,
+    data["recipe"] |= {"batch_size": 4, "eval_batch_size": 8, "max_length": 16,
                        "target_max_length": 16, "max_new_tokens": 4, "precision": "fp32",
                        "device": "cpu"}  # fmt: skip
     data["resources"] = {"num_cpus": 1, "num_gpus": 0}
@@ -356,19 +346,27 @@ def test_figure2_reduced_runs_zero_shot_without_and_few_shot_with_finetuning(opu
         exp["pruning"] = [exp["pruning"][0] | {"sparsities": [0.5]}]  # one point, no N:M
         for lv in exp["difficulty"]:
             lv["eval_examples"] = 3
-            if lv["mode"] == "few-shot":
-                lv |= {"majority_examples": 6, "minority_examples": 2}
     study = parse_study(data, tmp_path / "figure2.toml")
     plan = plan_study(study)
     assert len(plan.runs) == 8
     rep = run_study(plan, progress=False)
     assert (rep.done, rep.failed) == (8, 0), rep
+    assert beams and set(beams) == {5}
     df = results_table(plan, open_store(study))
     assert set(df["metric"]) == {"bleu"}
     for row in df.itertuples():
         metrics = json.loads(row.metrics)
-        dirs = ("ru-vi", "vi-ru") if "majority" in row.level else ("gu-my", "my-gu")
+        dirs = MAJOR if "majority" in row.level else MINOR
         assert {f"bleu/{d}" for d in dirs} | {f"chrf/{d}" for d in dirs} <= set(metrics)
+        assert not any(k.endswith(tuple((MAJOR | MINOR) - dirs)) for k in metrics)
+    # the mask prunes the embeddings with the projections, one threshold for all
+    (path,) = (tmp_path / "out" / "masks").glob("*/masks.safetensors")  # one point, one mask
+    masks = load_file(str(path))
+    embeds = {"encoder.embed_tokens.weight", "encoder.embed_positions.weight",
+              "decoder.embed_positions.weight"}  # fmt: skip
+    assert embeds <= set(masks) and "decoder.embed_tokens.weight" not in masks  # tied: once
+    kept = sum(int(m.sum()) for m in masks.values())
+    assert kept == pytest.approx(0.5 * sum(m.numel() for m in masks.values()), abs=1)
     store = open_store(study)
     for rec in store.rows():
         regime = rec["config"]["regime"]
@@ -389,12 +387,13 @@ def test_figure2_reduced_runs_zero_shot_without_and_few_shot_with_finetuning(opu
         easy, hard = sorted(value.index)  # "... majority" < "... minority"
         assert value[easy] < value[hard]
     assert zero["difficulty_value"].max() == pytest.approx(418.8 / 3.5)
-    assert few["difficulty_value"].max() == pytest.approx(16 / 4)  # 2 x 6 + 2 x 2 rows
+    assert few["difficulty_value"].max() == pytest.approx(64 / 20)  # all pairs: 44 + 20 rows
+    assert few["difficulty_value"].min() == pytest.approx(64 / 44)
     # every run kept its sentences (chrF per sentence: the unit of the zero-shot test)
     items = store.items()
     assert set(items) == set(df["run_id"])
     assert all(items[r].metric == "chrf_sentence" for r in df["run_id"])
-    assert {len(items[r]) for r in df["run_id"]} == {6}  # 3 sentences x 2 directions
+    assert {len(items[r]) for r in df["run_id"]} == {12}  # 3 sentences x 4 directions
     # A random tiny mBART scores BLEU 0, so nothing normalizes: the report builds, and the
     # two-level tests themselves are checked on the offline analogue below.
     build_report(df, tmp_path / "report", {"study": "reduced figure 2"}, items=items)

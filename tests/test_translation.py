@@ -1,6 +1,6 @@
 """Setting 2 and the seq2seq path: SacreBLEU, mBART language codes on a tiny local tokenizer,
-fine-tune + generate with a tiny random mBART, majority/minority groups of domains (the pivot
-task and the levels' measures: test_setting2.py)."""
+fine-tune + generate (greedy and beam) with a tiny random mBART, majority/minority groups of
+domains (the English-centric task and the levels' measures: test_setting2.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from junkdna.recipe import Recipe
 from junkdna.tasks import metrics as M
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.domains import per_domain
-from junkdna.tasks.registry import get_spec
+from junkdna.tasks.registry import get_spec, list_specs
 from junkdna.transfer import evaluate, finetune
 from junkdna.transfer.data import encode
 
@@ -141,6 +141,42 @@ def test_mbart_finetune_and_generate_in_target_language():
         evaluate(model, tok, TaskData(**{**task.__dict__, "validation": bad}), recipe)
 
 
+def test_beam_search_decodes_as_generate_does_with_the_target_language_forced():
+    """Oracle: each row generated alone by Hugging Face with num_beams=5 and the decoder started
+    at the target code equals what the head predicts for the batch (Figure 2's beam 5)."""
+    from junkdna.heads.seq2seq import Seq2Seq
+
+    tok, task = mbart_tokenizer(), translation_task()
+    model = tiny_mbart(len(tok)).eval()
+    with torch.no_grad():  # sharper distributions: beam search then finds other sentences
+        for w in model.parameters():
+            w.mul_(10 if w.dim() > 1 else 1)
+    recipe = Recipe(batch_size=16, num_beams=5, max_new_tokens=6)
+    greedy_recipe = recipe.model_copy(update={"num_beams": 1})
+    calls = []
+    real = model.generate
+
+    def spy(*a, **k):
+        calls.append({x: k[x] for x in ("num_beams", "max_new_tokens", "do_sample")})
+        return real(*a, **k)
+
+    model.generate = spy
+    features, _ = encode(tok, task, "validation", recipe, generation=True)
+    with torch.no_grad():
+        preds = Seq2Seq().predict(model, tok, features, recipe)
+        greedy = Seq2Seq().predict(model, tok, features, greedy_recipe)
+    assert {c["num_beams"] for c in calls} == {5, 1}
+    assert all(c["max_new_tokens"] == 6 and c["do_sample"] is False for c in calls)
+    assert sum(b != g for b, g in zip(preds, greedy, strict=True)) >= len(preds) // 2
+    start = language_start(tok, "en_XX")
+    for row, pred in zip(task.validation, preds, strict=True):
+        tok.src_lang = row["src_lang"]
+        enc = tok(row["source"], return_tensors="pt")
+        with torch.no_grad():
+            ids = real(**enc, num_beams=5, max_new_tokens=6, do_sample=False, **start)
+        assert pred == tok.batch_decode(ids, skip_special_tokens=True)[0].strip()
+
+
 def domain_task() -> TaskData:
     rows = [
         {"text": f"{d} {i}", "label": i % 2, "domain": d}
@@ -210,4 +246,11 @@ def test_setting2_specs():
     mix = get_spec("opus100_mix")
     assert [d for d, _ in mix.source.parts] == ["ru", "vi", "gu", "my"] and not mix.offline
     assert get_spec("opus100_gu_en").source.config == "en-gu"
+    # every OPUS-100 task scores OPUS-100's test split (as the authors did)
+    assert dict(get_spec("opus100_en_my").source.splits) == {"train": "train", "validation": "test"}
+    en = get_spec("opus100_en_centric")
+    assert [d for d, _ in en.source.parts] == [
+        "en-ru", "ru-en", "en-vi", "vi-en", "en-gu", "gu-en", "en-my", "my-en",
+    ]  # fmt: skip
+    assert "opus100_pivot" not in {s.name for s in list_specs()}
     assert get_spec("multiemo_mix").offline and get_spec("multiemo_mix").domain_field == "domain"

@@ -3,7 +3,7 @@
 * Loading: a hub id, a local folder, or an offline alias (``minilm``, ``smollm2-135m``).
 * Which weights are prunable: the Linear (and GPT-2 ``Conv1D``) projections inside the transformer
   blocks. Embeddings, LM head, pooler and task heads lie outside the blocks and are never pruned
-  unless the user adds an ``include`` pattern.
+  unless the user adds an ``include`` pattern (which may name a projection or an embedding).
 """
 
 from __future__ import annotations
@@ -500,7 +500,12 @@ def prunable_weights(
     model: nn.Module, include: Sequence[str] = (), exclude: Sequence[str] = ()
 ) -> dict[str, Prunable]:
     """Prunable weights in forward order. Patterns are regular expressions searched in the
-    parameter name: ``include`` adds projections outside the blocks, ``exclude`` removes any."""
+    parameter name: ``include`` adds projections or embeddings (token, position) outside the
+    blocks, ``exclude`` removes any. An embedding is a (rows, dim) matrix like a projection's
+    (out, in): mBART's token embedding is also its output layer's weight.
+
+    A weight tied to others (mBART's ``shared`` = encoder and decoder ``embed_tokens`` =
+    ``lm_head``) is one weight: it appears once, under the first name the patterns select."""
     inc = [_compile(p, "include") for p in include]
     exc = [_compile(p, "exclude") for p in exclude]
     block_of: dict[str, str] = {}
@@ -508,17 +513,21 @@ def prunable_weights(
         for sub, _ in block.named_modules():
             block_of[f"{bname}.{sub}" if sub else bname] = bname
     out: dict[str, Prunable] = {}
-    for mname, module in model.named_modules():
-        if not _is_projection(module) or getattr(module, "weight", None) is None:
+    seen: set[int] = set()  # ids of the weights already in ``out`` (tied weights once)
+    for mname, module in model.named_modules(remove_duplicate=False):
+        weight = getattr(module, "weight", None)
+        if weight is None or not (_is_projection(module) or isinstance(module, nn.Embedding)):
             continue
         pname = f"{mname}.weight"
-        in_block = mname in block_of
-        if not in_block and not any(r.search(pname) for r in inc):
+        # An embedding is never a block member, even inside one (T5's relative position bias):
+        # it has no input activations for calibration to read.
+        block = block_of.get(mname) if _is_projection(module) else None
+        if block is None and not any(r.search(pname) for r in inc):
             continue
-        if any(r.search(pname) for r in exc):
+        if any(r.search(pname) for r in exc) or id(weight) in seen:
             continue
-        out[pname] = Prunable(pname, mname, block_of.get(mname), type(module).__name__ == "Conv1D")
-    # Tied weights (e.g. an LM head tied to the embedding) appear once in named_parameters.
+        seen.add(id(weight))
+        out[pname] = Prunable(pname, mname, block, type(module).__name__ == "Conv1D")
     if not out:
         raise JunkDNAError(
             f"no prunable weights found in {type(model).__name__} "

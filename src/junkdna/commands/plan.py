@@ -12,7 +12,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="validate a study file and print its grid (runs, shared masks, estimated cost)",
         description="Validate STUDY and expand its grid without loading any model or data. The "
         "cost estimate uses measured run times from the study's database, when it has some; "
-        "for runs on a GPU or of a model in the cost table (src/junkdna/study/costs.py) it also "
+        "for runs on a GPU or of a model in the cost table (src/junkdna/study/cost_table.py) it also "
         "prints an estimated GPU time on one A100-class GPU (an estimate, not a measurement).",
     )
     p.add_argument("study", help="study file (.toml)")

@@ -47,7 +47,13 @@ def add_pruning_arguments(p: argparse.ArgumentParser) -> None:
         "'linear:D', block sparsities '0.3,0.5,0.7' or a .json list (exact total; scope "
         "layer or row)",
     )
-    p.add_argument("--include", action="append", default=[], help="regex: also prune these")
+    p.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        help="regex on parameter names: also prune these projections or embeddings outside the "
+        "blocks (e.g. embed_tokens; a tied weight counts once)",
+    )
     p.add_argument("--exclude", action="append", default=[], help="regex: never prune these")
     p.add_argument(
         "--calibration",

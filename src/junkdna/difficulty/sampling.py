@@ -110,8 +110,11 @@ class MajorityMinority(Difficulty):
     minority group (little); a level is one group, trained on and evaluated on its own domains.
 
     A domain belongs to a group when all its languages do: a language (MultiEmo "en") or a
-    direction between two languages of the group ("ru-vi" and "vi-ru" of the pivot task, the
-    paper's 2-to-2 pairs). Domains of neither group are dropped.
+    direction between two languages of the group ("ru-vi"). With a ``pivot`` language (e.g.
+    "en" for OPUS-100's English-centric pairs), a direction to or from the pivot belongs to the
+    group of its other language: "en-ru" and "ru-en" are majority when Ru is (the paper's 2-to-2
+    pairs, the authors' ``lang_pairs=en-ru,en-vi,vi-en,ru-en``). Domains of neither group are
+    dropped.
 
     * ``mode="zero-shot"``: no fine-tuning data (the training split is emptied); run it under
       regime "none", as the paper does ("perform language translation tasks without any
@@ -125,7 +128,7 @@ class MajorityMinority(Difficulty):
       (``apply`` records both groups'), or a table ("opus100", Table 2).
 
     ``eval_examples`` keeps the first N validation rows of each domain (the same rows in every
-    run; the two directions of a pivot pair are the same sentences).
+    run; the two directions of a language pair are the same sentences).
 
     Measure (larger = harder): the inverse of the level's group's share of the two groups' data,
     (majority + minority) / group, a group's data being the sum over its languages (a table) or
@@ -152,6 +155,7 @@ class MajorityMinority(Difficulty):
     group: str = "minority"  # the level: the group it trains on and is evaluated on
     eval_examples: int | None = None  # validation rows per domain (the first N)
     data: str = FROM_TRAIN  # what measures the groups' data: "train" or a DATA_SIZES table
+    pivot: str | None = None  # a language shared by both groups' directions (e.g. "en")
 
     def __post_init__(self):
         object.__setattr__(self, "majority", tuple(self.majority))
@@ -161,6 +165,11 @@ class MajorityMinority(Difficulty):
             raise JunkDNAError(f"{where}: give majority and minority languages, distinct")
         if self.group not in GROUPS:
             raise JunkDNAError(f"{where}: group must be majority or minority, got {self.group!r}")
+        if self.pivot is not None and self.pivot in (*self.majority, *self.minority):
+            raise JunkDNAError(
+                f"{where}: the pivot {self.pivot!r} is shared by both groups' directions; it "
+                "cannot be a majority or minority language itself"
+            )
         if self.mode not in MODES:
             raise JunkDNAError(f"{where}: mode must be zero-shot or few-shot, got {self.mode!r}")
         if self.data != FROM_TRAIN and self.data not in DATA_SIZES:
@@ -191,11 +200,19 @@ class MajorityMinority(Difficulty):
                     f"{', '.join(table)}"
                 )
 
+    def params(self) -> dict[str, Any]:
+        """Without a pivot, the parameters as recorded before it existed (so the task info and
+        default labels of such levels read the same as before)."""
+        out = super().params()
+        if out["pivot"] is None:
+            del out["pivot"]
+        return out
+
     # ------------------------------------------------------------------ measure
     def amounts(self, facts: RunFacts = NO_FACTS) -> dict[str, float] | None:
         """Each group's data (majority, minority) as ``data`` defines it; None where unknown.
-        From the parameters alone (no run facts), "train" assumes one domain per language, which
-        holds for a pivot pair too (two languages, two directions)."""
+        From the parameters alone (no run facts), "train" assumes as many domains per language
+        in both groups (one each; two directions each with a pivot), which the ratio needs."""
         if self.data in DATA_SIZES:
             table = DATA_SIZES[self.data]
             return {
@@ -228,9 +245,14 @@ class MajorityMinority(Difficulty):
     # ------------------------------------------------------------------ data
     def domains(self, present, group: str) -> list[str]:
         """The ``present`` domains of ``group``: those whose languages ("ru", or "ru-vi") all
-        belong to it, sorted."""
+        belong to it, the pivot aside ("en-ru"), sorted."""
         langs = set(self.majority if group == "majority" else self.minority)
-        return sorted(d for d in set(present) if set(str(d).split("-")) <= langs)
+        out = []
+        for d in set(present):
+            own = set(str(d).split("-")) - {self.pivot}
+            if own and own <= langs:
+                out.append(d)
+        return sorted(out)
 
     def fits_regime(self, finetunes: bool) -> str | None:
         if self.mode == "zero-shot" and finetunes:
@@ -242,7 +264,7 @@ class MajorityMinority(Difficulty):
         if not task.domain_field:
             raise JunkDNAError(
                 f"{where}: task {task.name!r} has no domains; use a multi-domain task "
-                "(e.g. multiemo_mix, opus100_pivot)"
+                "(e.g. multiemo_mix, opus100_en_centric)"
             )
         present = set(_values(task.validation, task.domain_field))
         groups = {g: self.domains(present, g) for g in GROUPS}

@@ -59,7 +59,9 @@ class MixSource:
 
 
 def sizes(ds) -> dict[str, int]:
-    values, counts = np.unique(np.asarray(ds[DOMAIN]), return_counts=True)
+    # One batched read: ``ds[DOMAIN]`` formats row by row (20 s for OPUS-100's 1M en-ru rows).
+    column = ds.select_columns([DOMAIN])[:][DOMAIN] if hasattr(ds, "select_columns") else ds[DOMAIN]
+    values, counts = np.unique(np.asarray(column), return_counts=True)
     return dict(zip(values.tolist(), counts.tolist(), strict=True))
 
 
