@@ -107,7 +107,7 @@ def load_run_task(spec: RunSpec):
             metric=cfg.get("metric"),
             validation=None if validation is None else spec.file(validation),
             seed=0,  # the hold-out split is fixed; seeds vary training, not the evaluation set
-            choices_field=cfg.get("choices_field") or "choices",
+            choices_field=cfg.get("choices_field"),  # None: the head's and the file's default
         )
         task = dataclasses.replace(task, name=cfg["name"])
     else:
@@ -160,9 +160,15 @@ def _majority_on_scored_rows(task):
     not of the whole split: the baseline must describe the same rows as the score."""
     info = task.info
     names, label = task.label_names, info.get("majority_label")
-    if not (names and label in names and info.get("majority_baseline")):
+    if names and label in names:
+        majority = names.index(label)
+    elif names is None and isinstance(label, int):  # a local file's class ids
+        majority = label
+    else:
         return task
-    ys, majority = list(task.validation[task.label_field]), names.index(label)
+    if not info.get("majority_baseline"):
+        return task
+    ys = list(task.validation[task.label_field])
     share = sum(y == majority for y in ys) / len(ys) if ys else None
     baseline = {**info["majority_baseline"], "validation": share, "validation_rows": len(ys)}
     return dataclasses.replace(task, info={**info, "majority_baseline": baseline})
