@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import typing
 from pathlib import Path
 
@@ -222,7 +223,10 @@ def run(args) -> int:
     task = res.task
     record["config"]["task"] = {"name": task.name, "head": task.head, "metric": task.metric,
                                 **task.info}  # fmt: skip
-    out = {"status": "ok", "metrics": res.metrics, "invariants": res.invariants}
+    # A score that cannot be right (below its baseline by > 3 standard errors) is not "ok".
+    out = {"status": "warning" if res.warnings else "ok", "metrics": res.metrics}
+    out |= {"warnings": res.warnings, "n_validation": len(task.validation)}
+    out |= {"invariants": res.invariants}
     out |= {"timings": {"prune_s": 0.0, **res.timings}, **record}
     out |= {"masks": dict(res.masks.metadata) if res.masks is not None else None}
     out |= {"history": res.history}
@@ -235,6 +239,8 @@ def run(args) -> int:
     metric = ", ".join(f"{k}={v:.4f}" for k, v in res.metrics.items())
     seconds = res.timings.get("train_s", res.timings.get("eval_s", 0.0))
     print(f"{args.regime} on {task.name}: {metric} ({seconds:.1f}s) -> {args.out}")
+    for w in res.warnings:
+        print(f"junkdna finetune: warning: {w['message']}", file=sys.stderr)
     return 0
 
 

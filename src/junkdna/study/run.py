@@ -23,6 +23,7 @@ from junkdna.errors import JunkDNAError
 from junkdna.masks import MaskSet
 from junkdna.study import maskcache
 from junkdna.study.spec import RunSpec
+from junkdna.tasks.plausibility import check_run
 
 
 @dataclass
@@ -36,6 +37,9 @@ class RunResult:
     masks: MaskSet | None = None
     task: Any = None  # the TaskData the run used
     items: Any = None  # tasks.metrics.ItemOutcomes of the final evaluation (None: no item form)
+    # Scores that cannot be right (tasks.plausibility: below the baseline by > 3 standard
+    # errors), as dicts with a "message"; empty when nothing is flagged.
+    warnings: list[dict] = field(default_factory=list)
 
 
 def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> RunResult:
@@ -86,7 +90,10 @@ def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> 
     if masks is not None:
         info["mask"] = {"sparsity": masks.sparsity, **(mask_info or {})}
         info["mask"].pop("prune_s", None)
-    return RunResult(metrics, invariants, timings, info, history, model, masks, task, items)
+    warnings = check_run(metrics, task.info, len(task.validation))
+    return RunResult(
+        metrics, invariants, timings, info, history, model, masks, task, items, warnings
+    )
 
 
 def load_run_task(spec: RunSpec):
