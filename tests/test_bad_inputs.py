@@ -81,6 +81,14 @@ def base(tmp_path_factory):
     (b / "empty-folder").mkdir()
     (b / "notes.txt").write_text("not a model")
     (b / "broken.jsonl").write_text('{"text": "good movie", "label": 1}\n{"text": oops\n')
+    # Multiple choice in the lm-eval form; the same with its choices under another name; a
+    # label outside the choices in row 4.
+    mc = [{"text": f"Question: q{i}\nAnswer:", "choices": [" a", " b", " c"], "label": i % 3}
+          for i in range(6)]  # fmt: skip
+    opts = [{"text": r["text"], "opts": r["choices"], "label": r["label"]} for r in mc]
+    bad = [{**r, "label": 5} if i == 3 else r for i, r in enumerate(mc)]
+    for name, rows in (("mc", mc), ("mc-opts", opts), ("mc-badlabel", bad)):
+        (b / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     done = b / "done"
     done.mkdir()
@@ -337,6 +345,24 @@ CASES = [
          lambda c: finetune(c, "--regime", "dense", task=str(c.base / "broken.jsonl"))),
     Case("task-label-field", ("'gold'", "columns present"),
          lambda c: finetune(c, "--regime", "dense", "--label-field", "gold")),
+    Case("task-choices-for-classification",
+         ("choices field 'choices'", "head 'classification' does not use choices", "causal-lm"),
+         lambda c: finetune(c, "--regime", "none", "--choices-field", "choices",
+                            task=str(c.base / "mc.jsonl"))),
+    Case("task-index-labels-without-choices",
+         ("mc-opts.jsonl", "row 1: label 0 is an integer", "--choices-field", "'opts'"),
+         lambda c: finetune(c, "--regime", "none", "--head", "causal-lm",
+                            task=str(c.base / "mc-opts.jsonl"))),
+    Case("task-label-outside-choices", ("mc-badlabel.jsonl", "row 4: label 5", "0..2"),
+         lambda c: finetune(c, "--regime", "none", "--head", "causal-lm",
+                            task=str(c.base / "mc-badlabel.jsonl"))),
+    Case("task-metric-cannot-read-choices", ("metric 'accuracy'", "valid: choice_accuracy"),
+         lambda c: finetune(c, "--regime", "none", "--head", "causal-lm", "--metric", "accuracy",
+                            task=str(c.base / "mc.jsonl"))),
+    Case("task-file-flag-with-registered-task",
+         ("--head, --metric apply to a local task file", "'winowhy'"),
+         lambda c: finetune(c, "--regime", "dense", "--head", "causal-lm", "--metric", "accuracy",
+                            task="winowhy")),
     Case("recipe-negative-lr", ("lr",), lambda c: finetune(c, "--regime", "dense", "--lr", "-1")),
     Case("recipe-bad-choice", ("--precision", "invalid choice"),
          lambda c: finetune(c, "--regime", "dense", "--precision", "fp7")),
@@ -355,6 +381,12 @@ CASES = [
          lambda c: ["run", c.study(sparsities=(1.5,))]),
     Case("study-task-file-missing", ("task file", "does not exist"),
          lambda c: ["run", c.study(lambda t: t.replace("toy.jsonl", "gone.jsonl"))]),
+    Case("study-file-key-with-registered-task", ("head applies to a local task file", "'winowhy'"),
+         lambda c: ["run", c.study(lambda t: t.replace('{ name = "toy", file = "toy.jsonl" }',
+                                                       '{ name = "winowhy", head = "causal-lm" }'))]),
+    Case("study-choices-for-classification", ("'toy'", "head 'classification' does not use choices"),
+         lambda c: ["run", c.study(lambda t: t.replace('file = "toy.jsonl" }',
+                                                       'file = "toy.jsonl", choices_field = "c" }'))]),
     Case("study-model-missing", ("model folder", "does not exist"),
          lambda c: ["run", c.study(lambda t: t.replace("./tiny-bert", "./gone-bert"))]),
     # --- study databases: refused, never overwritten

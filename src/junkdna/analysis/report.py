@@ -6,11 +6,12 @@ script and no external reference of any kind) and a Markdown report in the same 
 writes under ``out_dir``: report.html, report.md, verdict.txt (``Analysis.verdict``),
 figures/<stem>.png|svg and tables/<name>.csv. Every file is written atomically.
 
-Top to bottom: the primary tests (one row per setting), the dense references, the figures (one
-per model, setting and pruning configuration, one panel per task, each with a caption in words),
-the exploratory tests, then achievable sparsity, Table 1, linear mode connectivity, provenance,
-run counts, failed runs and the runs without a reference. Nothing is wider than the page: wide
-tables scroll inside their own box.
+Top to bottom: the runs scoring below their baseline (only if any), the primary tests (one row
+per setting), the dense references, the figures (one per model, setting and pruning
+configuration, one panel per task, each with a caption in words), the exploratory tests, then
+achievable sparsity, Table 1, linear mode connectivity, provenance, run counts, failed runs and
+the runs without a reference. Nothing is wider than the page: wide tables scroll inside their own
+box.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import pandas as pd
 from junkdna.analysis import plots
 from junkdna.analysis.pipeline import Analysis, analyze
 from junkdna.analysis.plots import Plot, pruning_words, regime_words, setting_words
-from junkdna.analysis.tables import difficulty_table, to_html, to_markdown
+from junkdna.analysis.tables import below_counts, difficulty_table, flagged, to_html, to_markdown
 from junkdna.analysis.verdict import TARGETS
 from junkdna.paths import atomic_path, atomic_write_text
 
@@ -284,11 +285,46 @@ def _primary_blocks(a: Analysis) -> list[Block]:
 
 def _references(a: Analysis) -> pd.DataFrame:
     """The dense reference of every (model, task, setting, level), columns in words; columns
-    without any value are left out."""
-    refs = a.references.sort_values(["model", "difficulty", "task", "level"], kind="stable")
+    without any value are left out. A reference with runs below their baseline is marked."""
+    refs = below_counts(a.references, a.results)
+    refs = refs.sort_values(["model", "difficulty", "task", "level"], kind="stable")
     refs = refs.assign(difficulty=refs["difficulty"].map(setting_words))
-    refs = _cols(refs, list(REFERENCE_COLS)).rename(columns=REFERENCE_COLS)
+    if (refs["below_dense"] + refs["below_others"]).any():
+        refs = refs.assign(below=[_below(r) for r in refs.to_dict("records")])
+    cols = {**REFERENCE_COLS, "below": "below baseline (check first)"}
+    refs = _cols(refs, list(cols)).rename(columns=cols)
     return refs.dropna(axis=1, how="all")
+
+
+def _below(r: Mapping) -> str:
+    parts = []
+    if r["below_dense"]:
+        parts.append(f"dense: {r['below_dense']} of {r['dense_seeds']} seed(s)")
+    if r["below_others"]:
+        parts.append(f"{r['below_others']} run(s) normalized by it")
+    return "; ".join(parts)
+
+
+BELOW_COLS = ["run_id", "model", "task", "level", "method", "sparsity", "regime", "seed",
+              "metric", "score", "baseline", "warning"]  # fmt: skip
+
+
+def _below_blocks(a: Analysis) -> list[Block]:
+    """Runs whose score lies below their chance or majority baseline by more than 3 standard
+    errors (``tasks.plausibility``): first in the report, since they usually mean a pipeline
+    error that every figure below inherits."""
+    done = a.results[a.results["status"] == "done"]
+    below = done[flagged(done)]
+    if below.empty:
+        return []
+    note = (
+        f"{len(below)} done run(s) score below their chance or majority baseline by more than 3 "
+        "binomial standard errors (and an exact binomial tail under 0.00135). A model that "
+        "learned nothing scores at its baseline, not below it: this almost always means a "
+        "pipeline error (labels read as the wrong thing, predictions compared with something "
+        "they cannot equal). Their dense references are marked in the table of dense references."
+    )
+    return [Heading("Scores below their baseline"), Text(note), Table(_cols(below, BELOW_COLS))]
 
 
 def _reference_blocks(a: Analysis) -> list[Block]:
@@ -554,6 +590,7 @@ def build_report(
     paths |= _write_csvs(out_dir, csvs)
 
     blocks = [
+        *_below_blocks(a),
         *_primary_blocks(a),
         *_reference_blocks(a),
         *_figure_blocks(figures),

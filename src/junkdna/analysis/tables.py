@@ -36,6 +36,30 @@ def references_table(results: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def below_counts(references: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """``references`` (``references_table``) with, per row, how many of its dense runs
+    (``below_dense``) and of the other runs it normalizes (``below_others``) score below their
+    baseline (``flagged``)."""
+    done = results[results["status"] == "done"]
+    below = done[flagged(done)]
+    table = references
+    for col, rows in (("below_dense", below[is_reference(below)]),
+                      ("below_others", below[~is_reference(below)])):  # fmt: skip
+        counts = rows.groupby(POINT).size().rename(col).reset_index()
+        table = table.merge(counts, on=POINT, how="left")
+        table[col] = table[col].fillna(0).astype(int)
+    return table
+
+
+def flagged(results: pd.DataFrame) -> pd.Series:
+    """Rows whose score lies below their baseline (the export's ``warning`` column, written by
+    ``tasks.plausibility``); all False for a table without it."""
+    if "warning" not in results.columns:
+        return pd.Series(False, index=results.index)
+    w = results["warning"]
+    return w.notna() & (w.astype(str).str.strip() != "")
+
+
 def _human(human_scores: Mapping | None, task: str, level: str, fallback: float) -> float:
     if not human_scores:
         return fallback

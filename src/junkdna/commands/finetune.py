@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import typing
 from pathlib import Path
 
@@ -33,14 +34,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--masks", type=Path, default=None, help="folder with masks.safetensors")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--save-weights", action="store_true", help="also write DIR/model.safetensors")
-    g = p.add_argument_group("local task file")
-    g.add_argument("--text-field", action="append", default=None, help="repeat for pairs")
-    g.add_argument("--label-field", default="label")
-    g.add_argument(
-        "--head", default="classification", help="classification, regression, multiple-choice, ..."
+    g = p.add_argument_group(
+        "local task file (a registered task brings its own; giving these with one is an error)"
     )
     g.add_argument(
-        "--choices-field", default="choices", help="multiple-choice: the field listing the choices"
+        "--text-field", action="append", default=None, help="default text; repeat for pairs"
+    )
+    g.add_argument("--label-field", default=None, help="default label")
+    g.add_argument(
+        "--head",
+        default=None,
+        help="classification (default), regression, multiple-choice, causal-lm, seq2seq",
+    )
+    g.add_argument(
+        "--choices-field",
+        default=None,
+        help="the field listing each row's choices (default: 'choices' where the file has it); "
+        "multiple-choice needs it, causal-lm and seq2seq score each choice by log-likelihood",
     )
     g.add_argument("--validation", default=None, help="validation file (default: hold-out)")
     g.add_argument("--metric", default=None, help="metric name (default: by head)")
@@ -82,6 +92,7 @@ def recipe_from_args(args):
 
 def task_config(args) -> tuple[dict, dict | None]:
     """The run's task config (as a study file writes it) and difficulty level from the flags."""
+    from junkdna.errors import JunkDNAError
     from junkdna.study.config import Task
 
     path = Path(args.task)
@@ -90,15 +101,32 @@ def task_config(args) -> tuple[dict, dict | None]:
             name=path.stem,
             file=str(path),
             text_fields=args.text_field or ["text"],
-            label_field=args.label_field,
+            label_field=args.label_field or "label",
             choices_field=args.choices_field,
-            head=args.head,
+            head=args.head or "classification",
             metric=args.metric,
             validation=args.validation,
         )
     else:
+        given = [flag for flag, dest in FILE_FLAGS.items() if getattr(args, dest) is not None]
+        if given:  # a flag the command would ignore is an error
+            from junkdna.tasks.registry import get_spec
+
+            get_spec(args.task)  # an unknown name: did-you-mean (the flags are not the problem)
+            raise JunkDNAError(
+                f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to a local task "
+                f"file (.jsonl/.csv); registered task {args.task!r} brings its own fields, head "
+                "and metric"
+            )
         task = Task(name=args.task)
     return task.model_dump(exclude_none=True), parse_difficulty(args.difficulty)
+
+
+# The flags of a local task file -> their argparse destinations.
+FILE_FLAGS = {
+    "--text-field": "text_field", "--label-field": "label_field", "--head": "head",
+    "--choices-field": "choices_field", "--validation": "validation", "--metric": "metric",
+}  # fmt: skip
 
 
 def parse_difficulty(text: str | None) -> dict | None:
@@ -195,7 +223,10 @@ def run(args) -> int:
     task = res.task
     record["config"]["task"] = {"name": task.name, "head": task.head, "metric": task.metric,
                                 **task.info}  # fmt: skip
-    out = {"status": "ok", "metrics": res.metrics, "invariants": res.invariants}
+    # A score that cannot be right (below its baseline by > 3 standard errors) is not "ok".
+    out = {"status": "warning" if res.warnings else "ok", "metrics": res.metrics}
+    out |= {"warnings": res.warnings, "n_validation": len(task.validation)}
+    out |= {"invariants": res.invariants}
     out |= {"timings": {"prune_s": 0.0, **res.timings}, **record}
     out |= {"masks": dict(res.masks.metadata) if res.masks is not None else None}
     out |= {"history": res.history}
@@ -208,6 +239,8 @@ def run(args) -> int:
     metric = ", ".join(f"{k}={v:.4f}" for k, v in res.metrics.items())
     seconds = res.timings.get("train_s", res.timings.get("eval_s", 0.0))
     print(f"{args.regime} on {task.name}: {metric} ({seconds:.1f}s) -> {args.out}")
+    for w in res.warnings:
+        print(f"junkdna finetune: warning: {w['message']}", file=sys.stderr)
     return 0
 
 

@@ -43,9 +43,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--difficulty", default=None, help="pair mode: NAME[:key=value,...]")
     g = p.add_argument_group("pair mode: local task file")
     g.add_argument("--text-field", action="append", default=None, help="repeat for pairs")
-    g.add_argument("--label-field", default="label")
-    g.add_argument("--head", default="classification")
-    g.add_argument("--choices-field", default="choices", help="multiple-choice: the choices")
+    # Defaults (label, classification, the file's "choices") are filled in by task_config; a
+    # flag given with a registered task is an error there.
+    g.add_argument("--label-field", default=None, help="default label")
+    g.add_argument("--head", default=None, help="default classification")
+    g.add_argument("--choices-field", default=None, help="the choices (default: 'choices')")
     g.add_argument("--validation", default=None, help="validation file (default: hold-out)")
     g.add_argument("--metric", default=None, help="metric name (default: by head)")
     e = p.add_argument_group("evaluation")

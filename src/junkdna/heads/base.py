@@ -32,6 +32,9 @@ class Head:
     # choices) or "text" (a target; a list of accepted answers for QA).
     labels: ClassVar[str] = "class"
     choices: ClassVar[str] = "never"  # a choices field: "never", "optional" or "required"
+    # With choices, the one metric the predictions fit (a generating head scores each choice by
+    # log-likelihood and predicts pairs); None: any metric of its labels.
+    choices_metric: ClassVar[str | None] = None
     auto_class: ClassVar[str]  # the transformers Auto class that loads a model with this head
     # What the head supports: training needs encode(generation=False) and loss_terms, evaluation
     # encode(generation=True) and predict. Every head does both today; the study checks ask.
@@ -98,3 +101,16 @@ def get_head(name: str) -> Head:
 def is_index(y: Any, n: int) -> bool:
     """Whether label ``y`` is an int index into ``n`` classes or choices (a bool is not)."""
     return not isinstance(y, bool) and isinstance(y, int) and 0 <= y < n
+
+
+def check_choices(choices: Sequence[Sequence[Any]], labels: Sequence[Any]) -> None:
+    """Every row has >= 2 choices and its label is an index into them (the row is named)."""
+    from junkdna.errors import JunkDNAError
+
+    for i, (c, y) in enumerate(zip(choices, labels, strict=True)):
+        if len(c) < 2:
+            raise JunkDNAError(f"example {i} has {len(c)} choice(s); multiple choice needs >= 2")
+        if not is_index(y, len(c)):
+            raise JunkDNAError(
+                f"example {i}: label {y!r} is not an index into its {len(c)} choices"
+            )

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from junkdna.errors import JunkDNAError
-from junkdna.heads.base import is_index, register
+from junkdna.heads.base import check_choices, register
 from junkdna.heads.batching import IGNORE, eos, eval_batches, pad_id, prompts
 from junkdna.heads.generation import GenerationHead, decode, generate_kwargs
 from junkdna.heads.lm_scoring import choice_logprobs, pick
@@ -21,7 +20,6 @@ log = logging.getLogger(__name__)
 class CausalLM(GenerationHead):
     name = "causal-lm"
     auto_class = "AutoModelForCausalLM"
-    choices = "optional"  # with choices, each is scored by its log-likelihood
 
     def encode(self, tokenizer, rows, labels, recipe, task, generation):
         if task.choices_field:
@@ -60,10 +58,8 @@ def encode_targets(tokenizer, rows, labels, recipe, generation: bool) -> list[di
     if generation:
         keep = recipe.max_length - len(bos)
         return [_lm_feature(bos + p[-keep:], None) for p in p_ids]
-    # Join with a space unless the prompt ends in whitespace (what the generator sees too).
-    targets = [
-        ("" if p[-1:].isspace() else " ") + str(y) for p, y in zip(texts, labels, strict=True)
-    ]
+    # Join with a space unless there is one (what the generator sees too).
+    targets = [separator(p, str(y)) + str(y) for p, y in zip(texts, labels, strict=True)]
     t_ids = tokenizer(targets, add_special_tokens=False)["input_ids"]
     end = eos(tokenizer)
     out = []
@@ -75,21 +71,21 @@ def encode_targets(tokenizer, rows, labels, recipe, generation: bool) -> list[di
     return out
 
 
+def separator(prompt: str, answer: str) -> str:
+    """A space between prompt and answer, unless one side already has whitespace there (files
+    written for lm-evaluation-harness give choices as " Paris" after "Answer:")."""
+    return "" if prompt[-1:].isspace() or answer[:1].isspace() else " "
+
+
 def _lm_feature(ids: list[int], labels) -> dict:
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
 
 
 def encode_choices(tokenizer, rows, labels, recipe, generation: bool) -> list[dict]:
     """Rows are (*text fields, choices). Training: prompt + the gold choice, like any causal-LM
-    target. Evaluation: the prompt's ids and each choice's ids (with a leading space)."""
+    target. Evaluation: the prompt's ids and each choice's ids (after ``separator``)."""
     texts_rows, choices = [r[:-1] for r in rows], [list(r[-1]) for r in rows]
-    for i, (c, y) in enumerate(zip(choices, labels, strict=True)):
-        if len(c) < 2:
-            raise JunkDNAError(f"example {i} has {len(c)} choice(s); multiple choice needs >= 2")
-        if not is_index(y, len(c)):
-            raise JunkDNAError(
-                f"example {i}: label {y!r} is not an index into its {len(c)} choices"
-            )
+    check_choices(choices, labels)
     if not generation:
         gold = [c[y] for c, y in zip(choices, labels, strict=True)]
         return encode_targets(tokenizer, texts_rows, gold, recipe, False)
@@ -98,8 +94,8 @@ def encode_choices(tokenizer, rows, labels, recipe, generation: bool) -> list[di
     bos = _bos(tokenizer)
     out, cut = [], 0
     for text, p, c in zip(texts, p_ids, choices, strict=True):
-        sep = "" if text[-1:].isspace() else " "
-        c_ids = tokenizer([sep + str(x) for x in c], add_special_tokens=False)["input_ids"]
+        c_ids = tokenizer([separator(text, str(x)) + str(x) for x in c], add_special_tokens=False)
+        c_ids = c_ids["input_ids"]
         c_ids = [ids[: recipe.target_max_length] or [eos(tokenizer)] for ids in c_ids]
         keep = max(recipe.max_length - len(bos) - max(map(len, c_ids)), 1)
         cut += len(p) > keep

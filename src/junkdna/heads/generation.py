@@ -12,6 +12,8 @@ from junkdna.recipe import Recipe
 
 class GenerationHead(Head):
     labels = "text"
+    choices = "optional"  # with choices, each is scored by its log-likelihood
+    choices_metric = "choice_accuracy"  # predictions: [best by summed, by per-token log-prob]
 
     def scoring_labels(self, labels, task) -> list[Any]:
         if task.choices_field:  # scored by choice (an index), not generated: nothing to strip

@@ -1,5 +1,6 @@
 """Seq2seq (T5, mBART): prompt in the encoder, target text in the decoder; greedy or beam
-generation at evaluation.
+generation at evaluation, or with choices (``task.choices_field``) each choice scored by its
+log-likelihood (``heads.seq2seq_choices``).
 
 Tasks with per-row language codes (``lang_fields``, mBART). mBART marks languages with special
 tokens. The tokenizer adds the source code to the input and the target code to the labels once
@@ -20,9 +21,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from junkdna.errors import JunkDNAError
+from junkdna.heads import seq2seq_choices
 from junkdna.heads.base import register
-from junkdna.heads.batching import IGNORE, eval_batches, features_of, prompts
+from junkdna.heads.batching import IGNORE, eval_batches, features_of, pad_id, prompts
 from junkdna.heads.generation import GenerationHead, decode, generate_kwargs
+from junkdna.heads.lm_scoring import pick
 
 
 @register
@@ -31,6 +34,8 @@ class Seq2Seq(GenerationHead):
     auto_class = "AutoModelForSeq2SeqLM"
 
     def encode(self, tokenizer, rows, labels, recipe, task, generation):
+        if task is not None and task.choices_field:  # each choice scored by log-likelihood
+            return seq2seq_choices.encode_choices(tokenizer, rows, labels, recipe, task, generation)
         if task is not None and task.lang_fields:  # mBART-style language codes, per row
             return encode_with_languages(tokenizer, rows, labels, recipe, generation)
         enc = tokenizer(prompts(rows), truncation=True, max_length=recipe.max_length)
@@ -47,6 +52,10 @@ class Seq2Seq(GenerationHead):
         return int((batch["labels"] != IGNORE).sum())  # target tokens; labels: (batch, target)
 
     def predict(self, model, tokenizer, features, recipe):
+        if features and "choice_ids" in features[0]:  # a task with choices: log-likelihood
+            batch = recipe.resolved_eval_batch_size
+            scores = seq2seq_choices.choice_logprobs(model, features, pad_id(tokenizer), batch)
+            return [pick(s) for s in scores]
         if features and "tgt_lang" in features[0]:  # mBART-style: the target language is forced
             return generate_with_languages(model, tokenizer, features, recipe)
         out: list[str] = []

@@ -133,6 +133,12 @@ def check_model(study, name: str, key: str) -> None:
         raise JunkDNAError(f"{key}: {e}") from None
 
 
+# The keys of a study's task that describe a local file (a registered task has its own).
+FILE_KEYS = frozenset(
+    {"text_fields", "label_field", "choices_field", "head", "metric", "validation"}
+)
+
+
 def check_task(study, task, regimes, key: str) -> None:
     from junkdna.heads import HEADS
 
@@ -144,7 +150,19 @@ def check_task(study, task, regimes, key: str) -> None:
         if task.head not in HEADS:
             raise unknown(f"head of local task {task.name!r}", task.head, HEADS.names())
         head = task.head
+        from junkdna.tasks.local import check_choices_field
+
+        try:
+            check_choices_field(head, task.choices_field)
+        except JunkDNAError as e:
+            raise JunkDNAError(f"{key}: task {task.name!r}: {e}") from None
     else:
+        given = sorted(task.model_fields_set & FILE_KEYS)
+        if given:  # keys the run would ignore: an error, never a silent no-op
+            raise JunkDNAError(
+                f"{key}: {', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to a local "
+                f"task file (give file = ...); registered task {task.name!r} brings its own"
+            )
         from junkdna.tasks.registry import get_spec
 
         try:

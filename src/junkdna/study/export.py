@@ -1,6 +1,6 @@
 """The tidy results table (one row per finished run) in the analysis contract
-(``junkdna.analysis.normalize.REQUIRED`` plus difficulty_value, baseline, human_score, recipe,
-metrics, error), the study's status counts, and cost estimates from measured run times."""
+(``junkdna.analysis.normalize.REQUIRED`` plus difficulty_value, baseline, warning, human_score,
+recipe, metrics, error), the study's status counts, and cost estimates from measured run times."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def results_table(plan: Plan, store: Store) -> pd.DataFrame:
 COLUMNS = [
     "run_id", "experiment", "model", "task", "difficulty", "level", "method", "budget",
     "structure", "scope", "sparsity", "regime", "seed", "metric", "score", "status", "difficulty_value",
-    "baseline", "human_score", "human_metric_score", "recipe", "metrics", "mask_key", "error", "git_commit", "finished",
+    "baseline", "warning", "human_score", "human_metric_score", "recipe", "metrics", "mask_key", "error", "git_commit",
+    "finished",
 ]  # fmt: skip
 
 
@@ -60,6 +61,8 @@ def _row(run: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
         # Chance for a choice task (1/k), else the majority class of the scored rows.
         "baseline": task_info.get("chance")
         or (task_info.get("majority_baseline") or {}).get("validation"),
+        # A score below its baseline by > 3 standard errors (tasks.plausibility), else None.
+        "warning": warning_text(rec),
         "human_score": meta.get("human_score") or (task_info.get("human") or {}).get("value"),
         # The run's score on the human score's own metric (QQP: accuracy, not its primary F1).
         "human_metric_score": metrics.get((task_info.get("human") or {}).get("key") or primary),
@@ -70,6 +73,16 @@ def _row(run: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
         "git_commit": rec.get("git_commit"),
         "finished": rec.get("finished"),
     }
+
+
+def warnings_of(rec: dict[str, Any]) -> list[dict]:
+    """The warnings a run recorded (a study row's invariants); empty for older rows."""
+    return list((rec.get("invariants") or {}).get("warnings") or [])
+
+
+def warning_text(rec: dict[str, Any]) -> str | None:
+    found = warnings_of(rec)
+    return "; ".join(w["message"] for w in found) if found else None
 
 
 def _difficulty_value(meta: dict[str, Any], task_info: dict[str, Any]) -> float | None:

@@ -23,6 +23,7 @@ from junkdna.errors import JunkDNAError
 from junkdna.masks import MaskSet
 from junkdna.study import maskcache
 from junkdna.study.spec import RunSpec
+from junkdna.tasks.plausibility import check_run
 
 
 @dataclass
@@ -36,6 +37,9 @@ class RunResult:
     masks: MaskSet | None = None
     task: Any = None  # the TaskData the run used
     items: Any = None  # tasks.metrics.ItemOutcomes of the final evaluation (None: no item form)
+    # Scores that cannot be right (tasks.plausibility: below the baseline by > 3 standard
+    # errors), as dicts with a "message"; empty when nothing is flagged.
+    warnings: list[dict] = field(default_factory=list)
 
 
 def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> RunResult:
@@ -86,7 +90,10 @@ def run_one(spec: RunSpec, *, mask_cache: Path | None = None, on_steps=None) -> 
     if masks is not None:
         info["mask"] = {"sparsity": masks.sparsity, **(mask_info or {})}
         info["mask"].pop("prune_s", None)
-    return RunResult(metrics, invariants, timings, info, history, model, masks, task, items)
+    warnings = check_run(metrics, task.info, len(task.validation))
+    return RunResult(
+        metrics, invariants, timings, info, history, model, masks, task, items, warnings
+    )
 
 
 def load_run_task(spec: RunSpec):
@@ -107,7 +114,7 @@ def load_run_task(spec: RunSpec):
             metric=cfg.get("metric"),
             validation=None if validation is None else spec.file(validation),
             seed=0,  # the hold-out split is fixed; seeds vary training, not the evaluation set
-            choices_field=cfg.get("choices_field") or "choices",
+            choices_field=cfg.get("choices_field"),  # None: the head's and the file's default
         )
         task = dataclasses.replace(task, name=cfg["name"])
     else:
@@ -163,9 +170,15 @@ def _majority_on_scored_rows(task):
     not of the whole split: the baseline must describe the same rows as the score."""
     info = task.info
     names, label = task.label_names, info.get("majority_label")
-    if not (names and label in names and info.get("majority_baseline")):
+    if names and label in names:
+        majority = names.index(label)
+    elif names is None and isinstance(label, int):  # a local file's class ids
+        majority = label
+    else:
         return task
-    ys, majority = list(task.validation[task.label_field]), names.index(label)
+    if not info.get("majority_baseline"):
+        return task
+    ys = list(task.validation[task.label_field])
     share = sum(y == majority for y in ys) / len(ys) if ys else None
     baseline = {**info["majority_baseline"], "validation": share, "validation_rows": len(ys)}
     return dataclasses.replace(task, info={**info, "majority_baseline": baseline})

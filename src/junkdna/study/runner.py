@@ -70,7 +70,8 @@ def _execute(spec: RunSpec, output: Path, progress: bool) -> dict[str, Any]:
     finally:
         if bar is not None:
             bar.close()
-    info = {**res.info, "task_info": _jsonable(res.info["task_info"])}
+    # Warnings (a score below its baseline) ride in the row's invariants and result.json.
+    info = {**res.info, "task_info": _jsonable(res.info["task_info"]), "warnings": res.warnings}
     t1 = time.perf_counter()
     _write_artifacts(spec, output, res, {"metrics": res.metrics, "invariants": res.invariants,
                                          **info})  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from junkdna.heads import get_head
 from junkdna.tasks.base import TaskData
 
 SUFFIXES = (".jsonl", ".csv")
+DEFAULT_CHOICES = "choices"  # the choices field when none is named
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -72,7 +74,7 @@ def _as_int(v: Any) -> int | None:
 
 def _choice_labels(rows: list[dict], field: str, choices: str, path) -> list[int]:
     """Multiple choice: each row's choices are a JSON list; the label is the right choice's index
-    or its text."""
+    or its text. ``rows`` in file order, so that an error names the file's row."""
     out = []
     for i, r in enumerate(rows):
         opts = r[choices]
@@ -92,6 +94,54 @@ def _choice_labels(rows: list[dict], field: str, choices: str, path) -> list[int
             )
         out.append(y)
     return out
+
+
+def choice_takers() -> list[str]:
+    """The heads that can use a choices field."""
+    from junkdna.heads import HEADS
+
+    return [n for n in HEADS.names() if HEADS.get(n).choices != "never"]
+
+
+def check_choices_field(head: str, choices_field: str | None) -> None:
+    """A choices field given for a head that never reads one is an error, not a silent no-op."""
+    if choices_field is not None and get_head(head).choices == "never":
+        raise JunkDNAError(
+            f"choices field {choices_field!r}: head {head!r} does not use choices; heads that "
+            f"do: {', '.join(choice_takers())} (a generating head scores each choice by its "
+            "log-likelihood)"
+        )
+
+
+def _choices_used(kind, given: str | None, rows: list[dict]) -> str | None:
+    """The field whose choices the task uses: the one given; else ``choices`` when the head
+    requires choices or can score them and the file has that column; else None."""
+    check_choices_field(kind.name, given)
+    if given is not None or kind.choices == "never":
+        return given
+    if kind.choices == "required" or (rows and DEFAULT_CHOICES in rows[0]):
+        return DEFAULT_CHOICES
+    return None
+
+
+def _check_generation_labels(kind, rows, val_rows, field: str, metric: str | None, path) -> None:
+    """Labels that are all integers (JSON numbers, in the file and its validation file) under a
+    generating head without choices are choice indices that lost their choices: the generated
+    text would be compared with ``0``..``k``. Numbers as answers are text (``"12"``) or scored
+    by ``numeric_match``."""
+    if kind.labels != "text" or metric == "numeric_match" or not rows:
+        return
+    labels = [r[field] for r in (*rows, *val_rows)]
+    if not all(isinstance(y, int) and not isinstance(y, bool) for y in labels):
+        return
+    lists = [k for k, v in rows[0].items() if isinstance(v, list) and k != field]
+    hint = f" (this file's list column {lists[0]!r} looks like them)" if lists else ""
+    raise JunkDNAError(
+        f"task file {str(path)!r}: row 1: label {rows[0][field]!r} is an integer, and head "
+        f"{kind.name!r} without choices would compare its generated text with it; for multiple "
+        f"choice give the choices field (--choices-field FIELD){hint}, for a numeric answer "
+        f'write it as text ("{rows[0][field]}") or use --metric numeric_match'
+    )
 
 
 def _encode_labels(kind: str, train: list, val: list, field: str):
@@ -126,23 +176,35 @@ def load_local_task(
     validation: str | Path | None = None,
     validation_fraction: float = 0.2,
     seed: int = 0,
-    choices_field: str = "choices",
+    choices_field: str | None = None,
 ) -> TaskData:
+    """``choices_field``: the field listing each row's choices (None: ``choices`` when the head
+    requires choices, or can score them and the file has that column). A head that generates
+    text (causal LM, seq2seq) then scores every choice by its log-likelihood."""
     from datasets import Dataset
 
     kind = get_head(head)  # an unknown head: did-you-mean error
-    # A local file's choices make a multiple-choice task (a head that requires them).
-    with_choices = kind.choices == "required"
     path = Path(path)
-    needed = [*text_fields, label_field]
-    if with_choices:
-        needed.append(choices_field)
     rows = read_rows(path)
+    choices_field = _choices_used(kind, choices_field, rows)
+    metric = _metric(kind, metric, choices_field)
+    needed = [*text_fields, label_field] + ([choices_field] if choices_field else [])
     _check_columns(rows, needed, path)
+    val_rows = None
     if validation is not None:
         val_rows = read_rows(validation)
         _check_columns(val_rows, needed, Path(validation))
+    # Labels are checked in file order, so that an error names the file's row.
+    if choices_field:
+        ys = _choice_labels(rows, label_field, choices_field, path)
+        val_ys = None if val_rows is None else _choice_labels(
+            val_rows, label_field, choices_field, validation
+        )  # fmt: skip
+    else:
+        _check_generation_labels(kind, rows, val_rows or [], label_field, metric, path)
+    if val_rows is not None:
         train_rows, split = rows, f"validation file {validation}"
+        train_idx, val_idx = list(range(len(rows))), list(range(len(val_rows)))
     else:
         if not 0 < validation_fraction < 1:
             raise JunkDNAError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
@@ -151,21 +213,28 @@ def load_local_task(
             raise JunkDNAError(f"task file {str(path)!r} has too few rows ({len(rows)}) to split")
         order = list(range(len(rows)))
         random.Random(seed).shuffle(order)
-        val_rows = [rows[i] for i in order[:n_val]]
-        train_rows = [rows[i] for i in order[n_val:]]
+        val_idx, train_idx = order[:n_val], order[n_val:]
+        val_rows, val_ys = [rows[i] for i in val_idx], (ys if choices_field else None)
+        train_rows = [rows[i] for i in train_idx]
         split = f"seeded hold-out: {validation_fraction:g} of the file, seed {seed}"
-    if with_choices:
-        y_train = _choice_labels(train_rows, label_field, choices_field, path)
-        y_val = _choice_labels(val_rows, label_field, choices_field, validation or path)
-        num_labels, names = len(train_rows[0][choices_field]), None
+    info: dict[str, Any] = {"source": str(path), "split": split}
+    if choices_field:
+        y_train = [ys[i] for i in train_idx]
+        y_val = [val_ys[i] for i in val_idx]
+        # A generating head scores any number of choices per row; a scoring head needs k fixed.
+        num_labels = None if kind.choices_metric else len(train_rows[0][choices_field])
+        names = None
+        info["choices"] = choices_field
     else:
         y_train, y_val, num_labels, names = _encode_labels(
             kind.labels, train_rows, val_rows, label_field
         )
+        if kind.labels == "class":
+            info |= _majority(y_train, y_val, names)
 
     def dataset(rs, ys):
         cols = {f: [str(r[f]) for r in rs] for f in text_fields}
-        if with_choices:
+        if choices_field:
             cols[choices_field] = [[str(c) for c in r[choices_field]] for r in rs]
         return Dataset.from_dict({**cols, label_field: ys})
 
@@ -176,9 +245,40 @@ def load_local_task(
         validation=dataset(val_rows, y_val),
         text_fields=tuple(text_fields),
         label_field=label_field,
-        metric=metric or kind.default_metric,  # generation: exact string match
+        metric=metric,
         num_labels=num_labels,
         label_names=names,
-        choices_field=choices_field if with_choices else None,
-        info={"source": str(path), "split": split, "train": len(y_train), "validation": len(y_val)},
+        choices_field=choices_field,
+        info={**info, "train": len(y_train), "validation": len(y_val)},
     )
+
+
+def _metric(kind, metric: str | None, choices_field: str | None) -> str:
+    """The task's metric: the one given, else the head's default. A head that scores choices by
+    log-likelihood predicts (summed, per-token) choice pairs: only its choice metric reads them."""
+    from junkdna.tasks.metrics import METRICS
+
+    if metric is not None:
+        METRICS.get(metric)  # an unknown name: did-you-mean error
+    if not (choices_field and kind.choices_metric):
+        return metric or kind.default_metric  # generation: exact string match
+    if metric not in (None, kind.choices_metric):
+        raise JunkDNAError(
+            f"metric {metric!r} cannot score head {kind.name!r} over choices (field "
+            f"{choices_field!r}): each choice is scored by its log-likelihood; valid: "
+            f"{kind.choices_metric}"
+        )
+    return kind.choices_metric
+
+
+def _majority(y_train: list, y_val: list, names) -> dict[str, Any]:
+    """The majority-class baseline: the share of validation rows in the training majority class
+    (what ``study.run`` and the plausibility check read)."""
+    if not y_train or not y_val:
+        return {}
+    majority = Counter(y_train).most_common(1)[0][0]
+    share = sum(y == majority for y in y_val) / len(y_val)
+    return {
+        "majority_label": names[majority] if names else majority,
+        "majority_baseline": {"validation": share, "validation_rows": len(y_val)},
+    }

@@ -123,6 +123,11 @@ class TaskSpec:
                 f"{where}: choices_field is only for heads {', '.join(takers)} "
                 "(a causal LM scores each choice by log-likelihood)"
             )
+        if self.choices_field is not None and head.choices_metric not in (None, self.metric):
+            raise JunkDNAError(
+                f"{where}: a {self.head} task with choices is scored by log-likelihood; its "
+                f"metric must be {head.choices_metric!r}, not {self.metric!r}"
+            )
         if self.label_names is not None and len(self.label_names) != self.num_labels:
             raise JunkDNAError(
                 f"{where}: {len(self.label_names)} label_names for num_labels={self.num_labels}"
