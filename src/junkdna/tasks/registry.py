@@ -72,7 +72,12 @@ def for_model(task: TaskData, model: str) -> TaskData:
     from junkdna.models import head_for
 
     head = head_for(model, task.head)
-    return task if head == task.head else dataclasses.replace(task, head=head)
+    if head == task.head:
+        return task
+    # Log-likelihood scoring gives two picks per question (summed, per-token mean): the metric
+    # that reads both keeps the task's accuracy as its first key.
+    metric = "choice_accuracy" if task.metric == "accuracy" else task.metric
+    return dataclasses.replace(task, head=head, metric=metric)
 
 
 def _load_hub(spec: TaskSpec) -> dict:
