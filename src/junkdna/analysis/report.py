@@ -154,7 +154,7 @@ def _comparison(r: Mapping) -> str:
         easier, harder = str(r["easier"]), str(r["harder"])
         word = "" if " [" in easier + harder else "level "
         quantity = f" ({r['quantity']})" if _given(r.get("quantity")) else ""
-        return f"easier {word}{easier} vs harder {word}{harder}{quantity}"
+        return f"easier {word}{easier} minus harder {word}{harder}{quantity}"
     target = TARGETS.get(str(r.get("target")), str(r.get("target", "the target")))
     n = f", {int(r['n'])} curves" if _finite(r.get("n")) else ""
     return f"difficulty vs {target}{n}"
