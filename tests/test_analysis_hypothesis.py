@@ -377,7 +377,7 @@ def test_two_levels_without_a_shared_configuration_say_why():
 
 
 def test_levels_with_different_recipes_still_pair_and_a_repeated_level_is_averaged():
-    from junkdna.analysis.hypothesis import compare_levels
+    from junkdna.analysis.levels import compare_levels
 
     rows = []
     for level, recipe, kept in (("small", "r6", 0.5), ("full", "r2", 0.8), ("full", "r3", 0.6)):

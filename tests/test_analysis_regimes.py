@@ -127,3 +127,16 @@ def test_a_loss_not_clearly_above_zero_gives_no_bounded_interval():
     assert np.isnan(row["ci_low"]) and "interval is unbounded" in row["verdict"]
     row = _recovery([-0.01, 0.0], [0.0, 0.0])  # no loss on average: no ratio
     assert np.isnan(row["estimate"]) and "no loss to recover" in row["verdict"]
+
+
+def test_a_sparsity_added_for_one_seed_costs_no_seed():
+    """Section 5 once went from 6 seeds and p = 2/64 to 1 seed and p = 1 on such a point."""
+    df = normalized_table({"frozen": 0.95, "sparse-to-dense": 0.85})
+    extra = df[(df["seed"] == 1) & (df["sparsity"] == 0.4)].assign(sparsity=0.8, normalized=0.1)
+    row = regime_tests(pd.concat([df, extra], ignore_index=True)).iloc[0]
+    assert row["comparison"] == "frozen - sparse-to-dense (normalized score)"
+    assert row["n_units"] == 6 and row["p_value"] == pytest.approx(2 / 64)
+    assert row["estimate"] == pytest.approx(0.10)
+    assert row["left_out"] == [
+        {"configuration": "sparsity 0.8", "why": "run on both sides by 1 of 6 seeds"}
+    ]

@@ -22,7 +22,7 @@ import pytest
 from scipy.special import gammaln
 from scipy.stats import t as student
 
-from junkdna.analysis.hypothesis import compare_levels, level_comparison
+from junkdna.analysis.levels import compare_levels, level_comparison
 from junkdna.analysis.stats import paired_signflip, t_interval
 from junkdna.analysis.units import paired_units, units_needed_for, unpaired_units
 
