@@ -79,11 +79,14 @@ REFERENCE_COLS = {
 PRIMARY_NOTE = (
     "One primary test per difficulty setting, chosen before the data (declared in the study "
     "file, or else the test covering the most curves) and decided on its Holm-adjusted p across "
-    "the {m} primary test(s). Effect: for a two-level test the mean difference easier - harder "
-    "(positive: the harder level keeps less, as the hypothesis predicts) with its 95% interval; "
-    "for a rank test Spearman's rho between the difficulty measure and achievable sparsity "
-    "(negative as predicted). Smallest reachable p: the smallest p the design can give (after "
-    "the adjustment); above 0.05 the test cannot answer. {dash}: not defined."
+    "the {m} primary test(s). Effect, one sign everywhere (this table, the verdicts, the JSON): "
+    "for a two-level test the mean difference easier minus harder (positive: the harder level "
+    "keeps less, as the hypothesis predicts) with its 95% interval; for a rank test Spearman's "
+    "rho between the difficulty measure and achievable sparsity (negative as predicted). "
+    "Smallest reachable p: the smallest Holm-adjusted p the test could get at its design's "
+    "smallest p, the other primaries' p as observed (between that smallest p and {m} times it); "
+    "at or above 0.05 the test cannot answer. {dash}: not defined (an interval is left out when "
+    "every unit gave the same value). Statistics: docs/statistics.md."
 )
 EXPLORATORY_NOTE = (
     "Exploratory: every other test (other pruning configurations, the area under the curve, the "
