@@ -209,3 +209,15 @@ def test_ties_are_scale_free_and_no_interval_is_narrower_than_the_data():
     same = paired_units([0.1, 0.1, 0.1])
     assert same.p_value == pytest.approx(0.25) and np.isnan(same.ci_low) and same.sd == 0
     assert all(np.isnan(t_interval([0.3] * 4)[1:]))
+
+
+def test_a_seed_that_ran_each_level_at_other_configurations_is_named():
+    rng = np.random.default_rng(6)
+    df = study(rng, 6)
+    odd = (df["seed"] == 2) & (
+        ((df["level"] == "easy") & (df["method"] == "wanda"))
+        | ((df["level"] == "hard") & (df["method"] == "magnitude"))
+    )
+    c = level_comparison(df[~((df["seed"] == 2) & ~odd)], EASY, HARD)
+    assert c.test.n_units == 5 and c.pairing == "paired"
+    assert {"seed": 2, "why": "ran no configuration on both sides"} in c.design.left_out

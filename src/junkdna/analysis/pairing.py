@@ -109,12 +109,14 @@ def pair_seeds(a: Cells, b: Cells, keys, names=("a", "b")) -> Pairing:
     only_a, only_b = _order(seeds_a - seeds_b), _order(seeds_b - seeds_a)
     left_out += [{"seed": s, "why": f"run only on {names[0]}"} for s in only_a]
     left_out += [{"seed": s, "why": f"run only on {names[1]}"} for s in only_b]
-    return _paired(a, b, keys, left_out, len(only_a) + len(only_b))
+    return _paired(a, b, keys, left_out, len(only_a) + len(only_b), seeds_a & seeds_b)
 
 
-def _paired(a: Cells, b: Cells, keys, left_out, unshared) -> Pairing:
+def _paired(a: Cells, b: Cells, keys, left_out, unshared, shared: set) -> Pairing:
     both = {k: (a[k], b[k]) for k in a if k in b}  # cells both sides ran
     seeds = _order(_seeds(both))
+    for s in _order(shared - set(seeds)):
+        left_out.append({"seed": s, "why": "ran no configuration on both sides"})
     by_config = _by_config(both)
     kept = _majority({c: len(s) for c, s in by_config.items()}, len(seeds))
     for c in sorted(set(by_config) - set(kept), key=str):
