@@ -98,7 +98,7 @@ def _caveats(t: dict) -> list[str]:
     paired = t.get("target") == "paired normalized"
     if not paired and t["test"] in ("exact", "monte-carlo") and _attainable(t) >= t["alpha"]:
         level = t.get("alpha_sized", t["alpha"])
-        enough = next(n for n in range(3, 20) if spearman_min_p(n) < level)
+        enough = next((n for n in range(3, 20) if spearman_min_p(n) < level), 20)
         out.append(
             f"with {t['n']} points no ordering can reach p < {t['alpha']:g} (smallest attainable "
             f"p = {_attainable(t):.2g}{_holm_words(t)}); {enough} distinct points could reach "
