@@ -249,7 +249,10 @@ def test_two_levels_get_one_test_over_seeds_each_seed_summarizing_its_curve():
     # = 0.85, hard 1 - 0.3 = 0.7, d = 0.15 on each of 6 seeds; exact sign-flip p = 2 / 64.
     assert (t["unit"], t["n_units"], t["n_configs"]) == ("seed", 6, 4)
     assert t["mean_diff"] == pytest.approx(0.15) and t["p_value"] == pytest.approx(2 / 64)
-    assert t["ci_low"] == pytest.approx(0.15) and t["ci_high"] == pytest.approx(0.15)
+    # Six identical differences: no spread between seeds to measure, so no interval (not a
+    # zero-width one) and the verdict says why.
+    assert np.isnan(t["ci_low"]) and np.isnan(t["ci_high"])
+    assert "every seed gave the same difference" in t["verdict"]
     assert t["quantity"] == "normalized score" and t["min_p"] == pytest.approx(2 / 64)
     assert (t["easier"], t["harder"], t["paired_on"]) == ("1.0", "0.1", "paired")
     assert body(t["verdict"]).startswith("Supported: the harder level keeps less")
@@ -274,10 +277,9 @@ def test_two_seeds_cannot_answer_and_the_verdict_says_how_many_would():
     t = analyze(two_level_results(lambda s: 1 - s / 2, lambda s: 1 - s), n_boot=50).tests.iloc[0]
     assert t["n_units"] == 2 and t["p_value"] == pytest.approx(0.5) and t["min_p"] == 0.5
     assert body(t["verdict"]).startswith("Cannot answer with this design")
-    assert (
-        "2 seed(s) cannot reach p < 0.05 (smallest attainable p = 0.5, Holm across 1 settings)"
-        in t["verdict"]
-    )
+    assert "2 seed(s) cannot reach p < 0.05 (smallest attainable p = 0.5)" in t["verdict"]
+    # identical differences: the fewest seeds whose exact sign-flip can reach 0.05 (2 / 2^6)
+    assert t["units_needed"] == 6 and "about 6 seeds for 80% power" in t["verdict"]
 
 
 def test_two_levels_without_shared_seeds_compare_their_seeds_as_two_groups():
@@ -375,7 +377,7 @@ def test_two_levels_without_a_shared_configuration_say_why():
 
 
 def test_levels_with_different_recipes_still_pair_and_a_repeated_level_is_averaged():
-    from junkdna.analysis.hypothesis import compare_levels
+    from junkdna.analysis.levels import compare_levels
 
     rows = []
     for level, recipe, kept in (("small", "r6", 0.5), ("full", "r2", 0.8), ("full", "r3", 0.6)):

@@ -62,8 +62,9 @@ def test_summary_is_the_student_t_interval_over_seeds_by_hand():
     assert rte["mean_barrier"] == pytest.approx(0.2)
     assert (rte["ci_low"], rte["ci_high"]) == pytest.approx((0.2 - half, 0.2 + half))
     assert rte["n_seeds"] == 3 and rte["n_pairs"] == 3 and rte["few_seeds"]
-    # two equal seeds: zero-width interval, still flagged as few
-    assert s.loc["QNLI", "ci_low"] == pytest.approx(0.05) and s.loc["QNLI", "n_seeds"] == 2
+    # two equal seeds: no spread to measure, so no interval (not a zero-width one)
+    assert math.isnan(s.loc["QNLI", "ci_low"]) and s.loc["QNLI", "n_seeds"] == 2
+    assert s.loc["QNLI", "mean_barrier"] == pytest.approx(0.05) and s.loc["QNLI", "few_seeds"]
     # one seed: no interval
     one = barrier_summary(records({"RTE": {1: 0.4}})).iloc[0]
     assert one["mean_barrier"] == 0.4 and math.isnan(one["ci_low"]) and one["n_seeds"] == 1

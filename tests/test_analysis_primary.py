@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from junkdna.analysis.primary import holm, mark_primary
+from junkdna.analysis.power import signflip_power, units_needed
+from junkdna.analysis.primary import holm, holm_floors, mark_primary
 from junkdna.errors import JunkDNAError
 
 
@@ -83,19 +84,71 @@ def test_a_declared_primary_wins_and_a_wrong_one_is_an_error():
                                                        "method": "sparsegpt"}])  # fmt: skip
 
 
-def test_primaries_are_judged_on_what_they_can_reach_after_the_adjustment():
-    """3 settings x 6 seeds: each test alone can reach 2/64 = 0.031, but Holm over 3 primaries
-    can reach 3 x 0.031 = 0.094 at best: no primary can pass, and the verdicts say so."""
-    t = make_tests([0.031, 0.5, 0.031])
-    t = pd.concat([t, t.iloc[[2]].assign(difficulty="external_information")], ignore_index=True)
-    t = t.assign(min_p=2 / 64, target="paired normalized", regime="sparse", mean_diff=0.1,
-                 ci_low=0.05, ci_high=0.15, unit="seed", n_units=6, method_p="sign-flip",
-                 n_configs=4, easier="a", harder="b", paired_on="paired", quantity="x",
-                 units_needed=6)  # fmt: skip
+def test_holm_floors_by_hand():
+    # Two primaries, 6 seeds each (smallest p 2/64). The other primary's p = 0.01 ranks first
+    # (2 x 0.01 = 0.02), so this one, last, can reach its own 2/64 = 0.03125, not 2 x 2/64.
+    floors = holm_floors([0.01, 2 / 64], [2 / 64, 2 / 64])
+    assert floors[1] == pytest.approx(2 / 64) and floors[0] == pytest.approx(2 * 2 / 64)
+    assert holm([0.01, 2 / 64])[1] == pytest.approx(2 / 64)  # what it does reach: the floor
+    # The others all large: ranked first, the test gets Bonferroni's factor m.
+    assert holm_floors([0.9, 0.8, 0.5], [0.25, 0.25, 0.25])[2] == pytest.approx(0.75)
+    # No p (an untestable primary): no floor, and it does not count as a test.
+    floors = holm_floors([math.nan, 0.5], [0.25, 0.01])
+    assert math.isnan(floors[0]) and floors[1] == pytest.approx(0.01)
+
+
+def _two_level(t: pd.DataFrame, **over) -> pd.DataFrame:
+    return t.assign(min_p=2 / 64, target="paired normalized", regime="sparse", mean_diff=0.1,
+                    ci_low=0.05, ci_high=0.15, unit="seed", n_units=6, method_p="sign-flip",
+                    n_configs=4, easier="a", harder="b", paired_on="paired", quantity="x",
+                    units_needed=None, sd_units=0.1, design="sign-flip", **over)  # fmt: skip
+
+
+def test_a_primary_that_holm_lets_reach_alpha_is_not_called_unanswerable():
+    """The defect: "adjusted p 0.0312, Supported" beside "smallest reachable p 0.0625"."""
+    t = _two_level(make_tests([2 / 64, 0.5, 0.01])).assign(min_p=[2 / 64, 2 / 64, 2 / 1024])
     out = mark_primary(t)
+    row = out.iloc[0]
+    assert row["p_adjusted"] == pytest.approx(2 / 64) and "Supported" in row["verdict"]
+    assert row["min_p_adjusted"] == pytest.approx(2 / 64)
+    # a floor never exceeds what the test did reach
+    prim = out[out["primary"]]
+    assert (prim["min_p_adjusted"] <= prim["p_adjusted"] + 1e-15).all()
+
+
+def test_primaries_are_judged_on_what_they_can_reach_after_the_adjustment():
+    """3 settings x 6 seeds, each at its smallest p 2/64: Holm over 3 primaries lets none below
+    3 x 2/64 = 0.094, so none can pass, and the verdicts say so; the seeds an effect needs are
+    sized at 0.05 / 3, the level Holm guarantees, with the exact test's own power."""
+    t = make_tests([2 / 64, 0.5, 2 / 64])
+    t = pd.concat([t, t.iloc[[2]].assign(difficulty="external_information")], ignore_index=True)
+    out = mark_primary(_two_level(t))
     prim = out[out["primary"]]
     assert len(prim) == 3 and prim["min_p_adjusted"].tolist() == pytest.approx([3 * 2 / 64] * 3)
     assert all("Cannot answer" in v for v in prim["verdict"])
+    assert prim["alpha_sized"].tolist() == pytest.approx([0.05 / 3] * 3)
+    # effect / sd = 1 at 0.0167: the z formula says 11, the exact sign-flip needs more
+    need = prim["units_needed"].iloc[0]
+    assert need == units_needed(0.1, 0.1, 0.05 / 3) and need > units_needed(0.1, 0.1, 0.05)
+    assert signflip_power(int(need), 1.0, 0.05 / 3) >= 0.8
+    assert signflip_power(int(need) - 1, 1.0, 0.05 / 3) < 0.8
+    assert f"about {int(need)} seeds for 80% power" in prim["verdict"].iloc[0]
+    assert "alpha 0.0167 (the level Holm guarantees across 3 primaries)" in prim["verdict"].iloc[0]
+
+
+def test_a_spearman_primary_that_cannot_reach_alpha_says_so():
+    """4 settings of 5 points each: p = its smallest, 2/5! = 0.0167; Holm 4 x 0.0167 = 0.0667."""
+    t = make_tests([1 / 60, 0.5, 1 / 60])
+    t = pd.concat([t, t.iloc[[2]].assign(difficulty="external_information"),
+                   t.iloc[[2]].assign(difficulty="dense_headroom")], ignore_index=True)  # fmt: skip
+    out = mark_primary(t.assign(min_p=1 / 60, rho=-1.0))
+    prim = out[out["primary"]]
+    assert prim["p_adjusted"].tolist() == pytest.approx([4 / 60] * 4)
+    assert prim["min_p_adjusted"].tolist() == pytest.approx([4 / 60] * 4)
+    for verdict in prim["verdict"]:
+        assert "Cannot answer with this design" in verdict and "Not significant" not in verdict
+        assert "smallest attainable p = 0.067, after Holm across 4 primaries" in verdict
+        assert "6 distinct points could reach p < 0.0125" in verdict  # 2 / 6! = 0.0028
 
 
 def test_an_evaluation_only_setting_is_not_testable_over_seeds():

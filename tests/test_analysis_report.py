@@ -299,8 +299,9 @@ def test_two_level_and_item_rows_in_words(tmp_path):
     paths = build_report(df, tmp_path, {"study": "x"}, n_boot=200, n_perm=199)
     rows = _parse(paths["html"].read_text(encoding="utf-8")).table("Primary tests")
     cells = dict(zip(rows[0], rows[1], strict=True))
-    assert cells["comparison"] == "easier level 1.0 vs harder level 0.1 (normalized score)"
-    assert cells["effect [95% CI]"].startswith("+0.150 [")  # 1 - 0.3 / 2 - (1 - 0.3)
+    assert cells["comparison"] == "easier level 1.0 minus harder level 0.1 (normalized score)"
+    # 1 - 0.3 / 2 - (1 - 0.3), the same on every seed: no spread, so no interval to show
+    assert cells["effect [95% CI]"] == "+0.150"
     assert (cells["n"], cells["p"], cells["adjusted p"]) == ("6 seeds", "0.0312", "0.0312")
     assert cells["smallest reachable p"] == "0.0312"  # 2 / 2^6, one primary
     assert cells["verdict"].startswith("Supported: the harder level keeps less")
@@ -312,7 +313,7 @@ def test_two_level_and_item_rows_in_words(tmp_path):
     )  # fmt: skip
     (row,) = table_of_tests(items).to_dict("records")
     assert row["setting"] == "open vs closed book"
-    assert row["comparison"] == "easier level open vs harder level closed"
+    assert row["comparison"] == "easier level open minus harder level closed"
     assert (row["effect [95% CI]"], row["n"]) == ("+0.050 [+0.010, +0.090]", "200 items")
     assert row["p"] == "0.004" and row["adjusted p"] == row["model"] == "\u2014"
 
@@ -374,6 +375,7 @@ def test_report_reads_a_results_table_and_writes_every_test_and_curve_as_json(tm
         {("t", "1.0"): lambda s: 1 - s / 2, ("t", "0.1"): lambda s: 1 - s},
         difficulty="data_adequacy",
         seeds=(1, 2, 3, 4, 5, 6),
+        noise=0.002,
     )
     table = tmp_path / "runs.csv"
     df.to_csv(table, index=False)
@@ -387,7 +389,8 @@ def test_report_reads_a_results_table_and_writes_every_test_and_curve_as_json(tm
     assert keys <= set(test) and test["setting"] == "data_adequacy" and test["primary"]
     # 6 seeds, each the mean of 5 sparsities: easy 1 - 0.3 / 2, hard 1 - 0.3 -> d = 0.15
     assert (test["unit"], test["n_units"]) == ("seed", 6)
-    assert test["estimate"] == pytest.approx(0.15) and test["p"] == pytest.approx(2 / 64)
+    assert test["estimate"] == pytest.approx(0.15, abs=0.01) and test["p"] == pytest.approx(2 / 64)
+    assert test["ci"][0] < test["estimate"] < test["ci"][1]
     assert test["p_adjusted"] == pytest.approx(2 / 64)  # one setting: Holm changes nothing
     assert len(body["curves"]) == 2 * 5
     curve = body["curves"][0]
@@ -423,3 +426,70 @@ def test_the_primary_table_shows_the_finding_and_the_full_sentences_follow():
         "Primary test. Not testable (m, x): the runs recorded no item outcomes; caveats: y."
     )
     assert short_verdict(untestable) == "Not testable: the runs recorded no item outcomes"
+
+
+def test_an_unbalanced_study_keeps_its_seeds_and_the_json_names_what_was_left_out(tmp_path):
+    """A null study of 8 seeds, then one sparsity more for seed 0 alone (it once cost 7 of the 8
+    seeds, silently) and one failed run: the same 8 seeds, the same p, and the verdict and the
+    JSON name the left-out configuration and the seed summarized over fewer runs."""
+    import json
+
+    from junkdna.analysis.synthetic import synthetic_results
+    from junkdna.cli import main
+
+    curves = {("t", "1.0"): lambda s: 1 - s / 2, ("t", "0.1"): lambda s: 1 - s / 2}
+    common = {"difficulty": "data_adequacy", "noise": 0.02, "sparsities": (0.2, 0.4)}
+    df = synthetic_results(curves, seeds=range(8), **common)
+    extra = synthetic_results(curves, seeds=(0,), **{**common, "sparsities": (0.6,)})
+    unbalanced = pd.concat([df, extra[extra["sparsity"] > 0]], ignore_index=True)
+    fail = unbalanced.index[(unbalanced["seed"] == 3) & (unbalanced["level"] == "0.1")
+                           & (unbalanced["sparsity"] == 0.4)]  # fmt: skip
+    unbalanced.loc[fail, ["status", "score"]] = ["failed", np.nan]
+    tests = []
+    for name, table in (("balanced", df), ("unbalanced", unbalanced)):
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+        out = tmp_path / f"{name}.json"
+        assert main(["report", str(tmp_path / f"{name}.csv"), "--json", str(out),
+                     "--out", str(tmp_path / name)]) == 0  # fmt: skip
+        (test,) = json.loads(out.read_text())["tests"]
+        tests.append(test)
+    balanced, test = tests
+    assert balanced["n_units"] == test["n_units"] == 8 and balanced["left_out"] == []
+    # seed 3's difference is now over 0.2 alone, so the estimate moves a little, but no seed goes
+    assert test["estimate"] != balanced["estimate"] and test["p"] > 0.05
+    assert test["left_out"] == [
+        {"configuration": "magnitude unstructured global 0.6",
+         "why": "run on both sides by 1 of 8 seeds"},
+        {"seed": 3, "lacks": ["magnitude unstructured global 0.4"], "over": 1},
+    ]  # fmt: skip
+    assert (
+        "left out magnitude unstructured global 0.6 (run on both sides by 1 of 8 seeds)"
+        in (test["verdict"])
+    )
+    assert "seed 3 over 1 of 2 configurations" in test["verdict"]
+    assert test["estimate_is"] == "1.0 (easier) minus 0.1 (harder), normalized score"
+
+
+def test_the_report_shows_table1_wide_up_to_six_configurations_then_one_row_each():
+    from junkdna.analysis.report import MAX_WIDE_CONFIGS, _difficulty_view
+
+    def table1(k: int) -> pd.DataFrame:
+        configs = {f"achievable (m{i} unstructured, sparse)": ["0.5", "0.3+"] for i in range(k)}
+        return pd.DataFrame({"model": "m", "task": ["a", "b"], "difficulty": "data_adequacy",
+                             "level": "none", "metric": "accuracy", "dense_score": [0.8, 0.7],
+                             "dense_seeds": 2, "baseline": 0.5, "human_score": np.nan,
+                             **configs})  # fmt: skip
+
+    wide = _difficulty_view(table1(MAX_WIDE_CONFIGS))
+    # the dense references show metric, seeds and baseline; an empty column is left out
+    assert list(wide.columns[:5]) == ["model", "task", "setting", "level", "dense score"]
+    assert len(wide) == 2 and len(wide.columns) == 5 + MAX_WIDE_CONFIGS
+    long = _difficulty_view(table1(MAX_WIDE_CONFIGS + 1))
+    assert list(long.columns) == ["model", "task", "setting", "level", "dense score", "pruning",
+                                  "achievable"]  # fmt: skip
+    assert len(long) == 2 * (MAX_WIDE_CONFIGS + 1)
+    assert long.iloc[0][["task", "pruning", "achievable"]].tolist() == [
+        "a",
+        "m0 unstructured, sparse",
+        "0.5",
+    ]

@@ -17,12 +17,10 @@ Spearman rank correlation between difficulty and achievable sparsity (or normali
   and two tasks of setting 4): a rank correlation over 2 points is no test, so the levels are
   compared on the normalized score (score / dense score of the same lineage, the paper's
   measure; ``quantity="above-baseline"`` uses the share of the dense score above the majority
-  baseline instead) with the SEED as the unit: each seed's curve at a level becomes one number,
-  its mean over the pruning configurations both levels ran; d = easier - harder per shared seed,
-  tested with an exact two-sided sign-flip over seeds and a Student-t interval (``stats
-  .paired_units``); levels without a shared seed compare their seeds as two groups
-  (``unpaired_units``). The prediction is d > 0 (the harder level keeps less). Pooling the
-  configurations of one seed as if they were independent pairs would inflate false positives.
+  baseline instead) with the SEED as the unit (``analysis.levels``): d = easier - harder per
+  shared seed over the pruning configurations most seeds ran at both levels, an exact sign-flip
+  over seeds. The prediction is d > 0 (the harder level keeps less). Pooling the configurations
+  of one seed as if they were independent pairs would inflate false positives.
   An evaluation-only setting has one "seed" (no fine-tuning): seeds are no units there, so its
   unit is the evaluated item: the runs' recorded item outcomes go to a bootstrap over items
   (``analysis.items``); without them the verdict says it is not testable and why.
@@ -40,82 +38,18 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
+from junkdna.analysis.levels import QUANTITIES, level_comparison, shared_configs
 from junkdna.analysis.normalize import with_current_names
-from junkdna.analysis.stats import UnitTest, paired_units, spearman_permutation, unpaired_units
+from junkdna.analysis.stats import spearman_permutation
 from junkdna.analysis.tables import POINT, references_table
-from junkdna.analysis.verdict import ABOVE_BASELINE, NORMALIZED, TARGETS, verdict_sentence
+from junkdna.analysis.units import units_needed_for
+from junkdna.analysis.verdict import TARGETS, verdict_sentence
 from junkdna.difficulty import DIFFICULTIES, RunFacts, level_from_label
 from junkdna.errors import JunkDNAError
 from junkdna.transfer.regimes import REGIMES
 
 TEST_KEYS = ("model", "difficulty", "method", "structure", "scope", "regime")
 POINT_KEYS = tuple(POINT)
-PAIR_KEYS = ("method", "structure", "scope", "sparsity")  # what a pair shares, besides the seed
-
-
-QUANTITIES = {"normalized": NORMALIZED, "above-baseline": ABOVE_BASELINE}
-
-
-def seed_summaries(normalized: pd.DataFrame, where: dict, configs: pd.DataFrame, quantity: str):
-    """One value per seed for the runs of ``where`` (one level): the mean of ``quantity`` over
-    the pruning ``configs`` (``PAIR_KEYS`` rows), i.e. the seed's whole curve in one number (a
-    level run under two recipes is averaged too). A seed must have every configuration."""
-    mask = np.ones(len(normalized), dtype=bool)
-    for k, v in where.items():
-        mask &= (normalized[k] == v).to_numpy()
-    x = normalized[mask].merge(configs, on=list(configs.columns))
-    if quantity == "above-baseline":
-        base = x["baseline"].astype(float)
-        head = x["dense_score"] - base
-        value = ((x["score"] - base) / head).where(head > 0)
-    else:
-        value = x["normalized"]
-    per = x.assign(value=value).groupby([*configs.columns, "seed"], dropna=False)["value"].mean()
-    per = per.reset_index()
-    complete = per.groupby("seed")["value"].count() == len(configs)
-    per = per[per["seed"].isin(complete[complete].index)]
-    return per.groupby("seed")["value"].mean()
-
-
-def shared_configs(normalized: pd.DataFrame, easy: dict, hard: dict) -> pd.DataFrame:
-    """The pruning configurations (``PAIR_KEYS`` rows) that both levels ran."""
-    on = [k for k in PAIR_KEYS if k in normalized.columns]
-
-    def configs_of(where: dict) -> pd.DataFrame:
-        mask = np.ones(len(normalized), dtype=bool)
-        for k, v in where.items():
-            mask &= (normalized[k] == v).to_numpy()
-        return normalized.loc[mask, on].drop_duplicates()
-
-    return configs_of(easy).merge(configs_of(hard), on=on)
-
-
-def compare_levels(
-    normalized: pd.DataFrame,
-    easy: dict,
-    hard: dict,
-    *,
-    quantity: str = "normalized",
-    alpha: float = 0.05,
-    n_perm: int = 9999,
-    seed: int = 0,
-) -> tuple[UnitTest, str, int]:
-    """easier minus harder level, with the seed as the unit (module docstring): returns the test,
-    how the units pair ("paired" on shared seeds or "unpaired") and the number of pruning
-    configurations each seed's summary averages over."""
-    if quantity not in QUANTITIES:
-        raise JunkDNAError(f"unknown quantity {quantity!r}; valid: {', '.join(QUANTITIES)}")
-    configs = shared_configs(normalized, easy, hard)
-    a = seed_summaries(normalized, easy, configs, quantity)
-    b = seed_summaries(normalized, hard, configs, quantity)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    shared = a.index.intersection(b.index)
-    test = dict(alpha=alpha, n_perm=n_perm, seed=seed)
-    if len(shared):
-        unshared = len(a) + len(b) - 2 * len(shared)
-        how = f"paired; {unshared} unshared seed(s) left out" if unshared else "paired"
-        return paired_units((a[shared] - b[shared]).to_numpy(), **test), how, len(configs)
-    return unpaired_units(a.to_numpy(), b.to_numpy(), **test), "unpaired", len(configs)
 
 
 def _measure(row) -> tuple[float, str]:
@@ -228,7 +162,7 @@ def _over_items(res, normalized, where, easy, hard, items, alpha, n_boot, seed, 
     try:
         test, pairing = compare_levels_items(
             normalized, e, h, shared_configs(normalized, e, h), items,
-            alpha=alpha, n_boot=n_boot, seed=seed,
+            n_boot=n_boot, seed=seed,
         )  # fmt: skip
     except NoItems as why:
         return undefined, "", str(why)
@@ -255,7 +189,7 @@ def _pool_two_point_groups(
         if (tests.loc[member, "n"] > 2).any():
             continue  # a configuration with more points has a real correlation test
         easy, hard = (r for _, r in levels.sort_values("difficulty_value").iterrows())
-        res, pairing, n_configs = compare_levels(
+        comparison = level_comparison(
             normalized,
             {**where, "task": easy["task"], "level": easy["level"]},
             {**where, "task": hard["task"], "level": hard["level"]},
@@ -264,6 +198,8 @@ def _pool_two_point_groups(
             n_perm=n_perm,
             seed=seed,
         )
+        res, pairing, n_configs = comparison.test, comparison.pairing, comparison.n_configs
+        left_out = [*comparison.design.left_out, *comparison.design.partial]
         no_items = None
         if not REGIMES.get(str(where.get("regime"))).finetunes:
             # Evaluation only: every "seed" repeats one evaluation, so seeds are no units; the
@@ -271,6 +207,7 @@ def _pool_two_point_groups(
             res, pairing, no_items = _over_items(
                 res, normalized, where, easy, hard, items, alpha, n_boot, seed, quantity
             )
+            left_out = []  # one evaluation per configuration: no seeds to leave out
         members = tests[member]
 
         same_task = easy["task"] == hard["task"]
@@ -307,8 +244,11 @@ def _pool_two_point_groups(
             "unit": res.unit,
             "n_units": res.n_units,
             "method_p": res.method,
-            "units_needed": res.units_needed,
+            "units_needed": units_needed_for(res, alpha),
+            "sd_units": res.sd,
+            "design": res.design,
             "n_configs": n_configs,
+            "left_out": left_out,
             "easier": easier,
             "harder": harder,
             "paired_on": pairing,

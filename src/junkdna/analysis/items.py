@@ -16,9 +16,11 @@ The prediction is T > 0 (the harder level keeps less of its dense score). Its sa
 distribution comes from a bootstrap over items: the same resampled items for the dense and every
 pruned run of a level (they answered the same questions) and, when both levels scored the same
 items, for both levels too (paired); otherwise each level's items are resampled on their own
-(unpaired). The bootstrap replicates T* give the centred spread |T* - T|: the interval is
-T +- its 95% quantile (the symmetric bootstrap interval) and the two-sided p is
-(1 + #{|T* - T| >= |T|}) / (1 + B), so that the interval excludes 0 exactly when p < 0.05. Several seeds of one
+(unpaired). The bootstrap replicates T* give the centred spread |T* - T|; the two-sided p is
+(1 + #{|T* - T| >= |T|}) / (1 + B), and the interval is its inversion, every theta whose p
+(1 + #{|T* - T| >= |T - theta|}) / (1 + B) is at least 1 - confidence: T +- the k-th largest
+spread, k = ceil((1 - confidence)(1 + B)) - 1. So the 95% interval excludes 0 exactly when
+p < 0.05: one decision, not two estimates that can disagree. Several seeds of one
 configuration (e.g. calibration samples) are averaged per item. Calibration (false positives at
 alpha, coverage, power) is measured by simulation in tests/test_analysis_items.py and
 benchmarks/sim_units.py.
@@ -32,7 +34,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from junkdna.analysis.stats import UnitTest, units_needed
+from junkdna.analysis.stats import tie_tol
+from junkdna.analysis.units import UnitTest
 from junkdna.tasks.metrics import ItemOutcomes
 
 
@@ -92,7 +95,6 @@ def interaction_test(
     easy: tuple[np.ndarray, np.ndarray, np.ndarray],
     hard: tuple[np.ndarray, np.ndarray, np.ndarray],
     *,
-    alpha: float = 0.05,
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
@@ -111,19 +113,31 @@ def interaction_test(
     reps = _normalized(we, de, pe) - _normalized(wh, dh, ph)
     reps = reps[np.isfinite(reps)]  # a resample whose dense items all scored 0
     b = len(reps)
-    spread = np.abs(reps - estimate)
-    half = float(np.quantile(spread, confidence))
-    lo, hi = estimate - half, estimate + half
-    p = (1 + int(np.sum(spread >= abs(estimate) - 1e-12))) / (1 + b)
+    p, lo, hi = _p_and_interval(estimate, np.abs(reps - estimate), 1 - confidence)
     n = len(ke) if paired else len(ke) + len(kh)
     se = float(reps.std(ddof=1))
     sd_item = se * math.sqrt(len(ke) if paired else n / 2)
-    needed = units_needed(estimate, sd_item, alpha)
-    if needed is not None and not paired:
-        needed *= 2
     how = "paired" if paired else "unpaired"
     method = f"bootstrap over items ({how}, {b} resamples)"
-    return UnitTest("item", n, method, estimate, lo, hi, min(1.0, p), 1 / (1 + b), needed), how
+    # sized as a normal test over the items of one level (``units.units_needed_for``)
+    return UnitTest("item", n, method, estimate, lo, hi, p, 1 / (1 + b), sd_item, "normal"), how
+
+
+def _p_and_interval(estimate: float, spread: np.ndarray, level: float):
+    """(p, low, high) as ONE decision: p = (1 + #{spread >= |T|}) / (1 + B) and the interval is
+    every theta whose p, (1 + #{spread >= |T - theta|}) / (1 + B), is at least ``level``; so
+    the interval excludes 0 exactly when p < ``level``. Ties are relative to the spread's scale;
+    a spread of 0 (every resample gave T) gives no interval rather than a zero-width one."""
+    b = len(spread)
+    tol = float(tie_tol(spread.max(initial=abs(estimate))))
+    p = (1 + int(np.sum(spread >= abs(estimate) - tol))) / (1 + b)
+    k = math.ceil(level * (1 + b) - 1 - 1e-9)  # theta is kept while #{spread >= |T - theta|} >= k
+    if k <= 0:
+        return p, -math.inf, math.inf  # too few resamples to exclude anything
+    half = float(np.sort(spread)[::-1][k - 1]) + tol  # the k-th largest spread
+    if half <= 2 * tol:
+        return p, math.nan, math.nan
+    return p, estimate - half, estimate + half
 
 
 def compare_levels_items(

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from junkdna.analysis.normalize import FEW_SEEDS, validate_results, with_current_names
-from junkdna.analysis.stats import UnitTest, paired_units, t_interval, unpaired_units
+from junkdna.analysis.stats import t_interval
+from junkdna.analysis.units import UnitTest, paired_units, units_needed_for, unpaired_units
 from junkdna.errors import JunkDNAError
 
 SUMMARY_KEYS = ("model", "task", "difficulty", "level", "method", "structure", "scope",
@@ -186,11 +187,11 @@ def lmc_tests(
             )
             rows.append(_untestable(base, why, comparison))
             continue
-        res, paired_on = _compare(e, h, alpha=alpha, n_perm=n_perm, seed=seed)
+        res, paired_on = _compare(e, h, n_perm=n_perm, seed=seed)
         row = {**base, "estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
                "unit": res.unit, "n_units": res.n_units, "test": res.method,
                "paired_on": paired_on, "p_value": res.p_value, "min_p": res.min_p,
-               "units_needed": res.units_needed}  # fmt: skip
+               "units_needed": units_needed_for(res, alpha)}  # fmt: skip
         row["verdict"] = _verdict(row)
         rows.append(row)
     out = pd.DataFrame(rows, columns=TEST_COLUMNS)

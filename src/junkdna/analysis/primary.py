@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from junkdna.analysis.power import units_needed
 from junkdna.analysis.verdict import verdict_sentence
 from junkdna.errors import JunkDNAError
 from junkdna.study.config import PRIMARY_KEYS
@@ -33,6 +34,23 @@ def holm(p: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p[i]))
         out[i] = running
     return out.tolist()
+
+
+def holm_floors(p: Sequence[float], min_p: Sequence[float]) -> list[float]:
+    """For each test, the smallest Holm-adjusted p it can reach: its adjusted p were its own p at
+    its design's smallest (``min_p``), the other tests' p as observed. It lies between min_p
+    (the others all tiny: the test is ranked last) and m x min_p (the others all large: ranked
+    first, Bonferroni's factor). NaN for a test without a p."""
+    p = np.asarray(p, dtype=float)
+    out = []
+    for i, floor in enumerate(np.asarray(min_p, dtype=float)):
+        if not (np.isfinite(p[i]) and np.isfinite(floor)):
+            out.append(math.nan)
+            continue
+        q = p.copy()
+        q[i] = floor
+        out.append(holm(q)[i])
+    return out
 
 
 def _declared(group: pd.DataFrame, spec: Mapping[str, str]) -> int:
@@ -71,11 +89,34 @@ def mark_primary(tests: pd.DataFrame, declared: Sequence[Mapping[str, str]] = ()
     adjusted = holm(tests.loc[primary, "p_value"].tolist())
     tests["p_adjusted"] = math.nan
     tests.loc[primary, "p_adjusted"] = adjusted
-    # What a primary can reach after the adjustment: at best m x its smallest p (Holm's first
-    # step), so "cannot answer" and the units an effect needs are judged at alpha / m.
+    # What a primary can reach after the adjustment, given the other primaries' p-values: "cannot
+    # answer" is judged on it. The units an effect would need are sized at alpha / m, the level
+    # at which Holm rejects a test whatever the others give (a design sized for less could be
+    # rejected again).
     m = int(np.isfinite(tests.loc[primary, "p_value"]).sum())
     tests["n_primary"] = m
     tests["min_p_adjusted"] = math.nan
-    tests.loc[primary, "min_p_adjusted"] = (tests.loc[primary, "min_p"] * max(m, 1)).clip(upper=1)
+    tests.loc[primary, "min_p_adjusted"] = holm_floors(
+        tests.loc[primary, "p_value"].tolist(), tests.loc[primary, "min_p"].tolist()
+    )
+    tests["alpha_sized"] = tests["alpha"].astype(float)
+    tests.loc[primary, "alpha_sized"] = tests.loc[primary, "alpha"].astype(float) / max(m, 1)
+    if "units_needed" in tests:
+        tests["units_needed"] = [_resized(r) for r in tests.to_dict("records")]
     tests["verdict"] = [verdict_sentence(row) for row in tests.to_dict("records")]
     return tests
+
+
+def _resized(t: dict) -> float:
+    """A primary two-level test that cannot reach alpha after Holm: the units the observed effect
+    needs for 80% power of its own test at ``alpha_sized``; other rows keep theirs."""
+    keep = t.get("units_needed")
+    keep = math.nan if keep is None else float(keep)
+    if not t.get("primary") or t.get("target") != "paired normalized":
+        return keep
+    floor = t.get("min_p_adjusted")
+    if not (floor == floor and floor >= t["alpha"]):
+        return keep
+    needed = units_needed(float(t.get("mean_diff", math.nan)), float(t.get("sd_units", math.nan)),
+                          t["alpha_sized"], design=str(t.get("design") or "sign-flip"))  # fmt: skip
+    return math.nan if needed is None else float(needed)

@@ -10,8 +10,9 @@ Top to bottom: the runs scoring below their baseline (only if any), the primary 
 per setting), the dense references, the figures (one per model, setting and pruning
 configuration, one panel per task, each with a caption in words), the exploratory tests, then
 achievable sparsity, Table 1, linear mode connectivity, provenance, run counts, failed runs and
-the runs without a reference. Nothing is wider than the page: wide tables scroll inside their own
-box.
+the runs without a reference. Nothing is wider than the page: every table wraps to it (long
+tokens break, headers after an underscore, numbers stay whole), checked in a browser by
+tests/test_report_browser.py.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ import pandas as pd
 from junkdna.analysis import plots
 from junkdna.analysis.pipeline import Analysis, analyze
 from junkdna.analysis.plots import Plot, pruning_words, regime_words, setting_words
-from junkdna.analysis.tables import below_counts, difficulty_table, flagged, to_html, to_markdown
+from junkdna.analysis.tables import (
+    POINT,
+    below_counts,
+    difficulty_table,
+    flagged,
+    interval_text,
+    to_html,
+    to_markdown,
+)
 from junkdna.analysis.verdict import TARGETS
 from junkdna.paths import atomic_path, atomic_write_text
 
@@ -44,9 +53,10 @@ body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0
 line-height:1.4;overflow-wrap:anywhere}
 h1,h2,h3{line-height:1.2} h3{font-size:1.05em;margin-top:1.5em}
 .scroll{max-width:100%;overflow-x:auto;margin:.5em 0 1.5em}
-table{border-collapse:collapse;font-size:.85em}
+table{border-collapse:collapse;font-size:.85em;max-width:100%}
 td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;
-overflow-wrap:normal}
+overflow-wrap:break-word}
+td.num{white-space:nowrap} td.long{overflow-wrap:anywhere}
 th{background:#f0f0f0}
 .tests table{width:100%} .tests td:last-child{min-width:16em}
 .tests td:nth-child(n+5):nth-child(-n+9):not(:last-child){white-space:nowrap}
@@ -57,11 +67,15 @@ figcaption{font-size:.85em;color:#444}
 """
 DASH = "\u2014"  # what an undefined value shows
 MIN_FIGURE_PX = 360  # the narrowest figure box (a small figure's caption needs the room)
-ACHIEVABLE_COLS = [
-    "model", "task", "difficulty", "level", "method", "structure", "regime",
-    "achievable", "achievable_low", "achievable_high", "never_drops",
-    "auc", "auc_low", "auc_high", "n_seeds", "sparsities",
-]  # fmt: skip
+ACHIEVABLE_VIEW = ["model", "task", "setting", "level", "pruning", "regime",
+                   "achievable sparsity [95% CI]", "normalized AUC [95% CI]", "seeds",
+                   "sparsities"]  # fmt: skip
+MAX_WIDE_CONFIGS = 6  # Table 1 shows at most this many achievable columns side by side
+DIFFICULTY_COLS = {
+    "difficulty": "setting", "dense_score": "dense score", "dense_seeds": "seeds",
+    "human_score": "human score", "human_metric_score": "dense score on the human score's metric",
+    "normalized_gap_pct": "normalized gap (%)",
+}  # fmt: skip
 FAILED_COLS = ["run_id", "model", "task", "difficulty", "level", "method", "structure",
                "sparsity", "regime", "seed", "error"]  # fmt: skip
 REFERENCE_COLS = {
@@ -74,11 +88,14 @@ REFERENCE_COLS = {
 PRIMARY_NOTE = (
     "One primary test per difficulty setting, chosen before the data (declared in the study "
     "file, or else the test covering the most curves) and decided on its Holm-adjusted p across "
-    "the {m} primary test(s). Effect: for a two-level test the mean difference easier - harder "
-    "(positive: the harder level keeps less, as the hypothesis predicts) with its 95% interval; "
-    "for a rank test Spearman's rho between the difficulty measure and achievable sparsity "
-    "(negative as predicted). Smallest reachable p: the smallest p the design can give (after "
-    "the adjustment); above 0.05 the test cannot answer. {dash}: not defined."
+    "the {m} primary test(s). Effect, one sign everywhere (this table, the verdicts, the JSON): "
+    "for a two-level test the mean difference easier minus harder (positive: the harder level "
+    "keeps less, as the hypothesis predicts) with its 95% interval; for a rank test Spearman's "
+    "rho between the difficulty measure and achievable sparsity (negative as predicted). "
+    "Smallest reachable p: the smallest Holm-adjusted p the test could get at its design's "
+    "smallest p, the other primaries' p as observed (between that smallest p and {m} times it); "
+    "at or above 0.05 the test cannot answer. {dash}: not defined (an interval is left out when "
+    "every unit gave the same value). Statistics: docs/statistics.md."
 )
 EXPLORATORY_NOTE = (
     "Exploratory: every other test (other pruning configurations, the area under the curve, the "
@@ -155,7 +172,7 @@ def _comparison(r: Mapping) -> str:
         easier, harder = str(r["easier"]), str(r["harder"])
         word = "" if " [" in easier + harder else "level "
         quantity = f" ({r['quantity']})" if _given(r.get("quantity")) else ""
-        return f"easier {word}{easier} vs harder {word}{harder}{quantity}"
+        return f"easier {word}{easier} minus harder {word}{harder}{quantity}"
     target = TARGETS.get(str(r.get("target")), str(r.get("target", "the target")))
     n = f", {int(r['n'])} curves" if _finite(r.get("n")) else ""
     return f"difficulty vs {target}{n}"
@@ -395,13 +412,57 @@ def _lmc_blocks(lmc, lmc_tests: pd.DataFrame | None, figures: Mapping[str, Plot]
     return blocks
 
 
+def _achievable_view(ach: pd.DataFrame) -> pd.DataFrame:
+    """The achievable sparsity of every curve in words, each estimate with its interval in one
+    cell, so that the table fits the page (tables/achievable.csv keeps every column)."""
+    rows = [
+        {
+            "model": r["model"],
+            "task": r["task"],
+            "setting": setting_words(r["difficulty"]),
+            "level": r["level"],
+            "pruning": pruning_words(r["method"], r["structure"], r.get("scope")),
+            "regime": regime_words(r["regime"]),
+            "achievable sparsity [95% CI]": interval_text(
+                r["achievable"],
+                r["achievable_low"],
+                r["achievable_high"],
+                bool(r["never_drops"]),
+                "g",
+            ),
+            "normalized AUC [95% CI]": interval_text(r["auc"], r["auc_low"], r["auc_high"]),
+            "seeds": int(r["n_seeds"]),
+            "sparsities": str(r["sparsities"]).replace(",", ", "),
+        }  # fmt: skip
+        for r in ach.to_dict("records")
+    ]
+    return pd.DataFrame(rows, columns=ACHIEVABLE_VIEW)
+
+
+def _difficulty_view(table1: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 with its columns in words, without the columns the dense references already show
+    (metric, seeds, baseline) and without columns that have no value."""
+    view = table1.assign(difficulty=table1["difficulty"].map(setting_words))
+    view = view.drop(columns=[c for c in ("metric", "dense_seeds", "baseline") if c in view])
+    configs = [c for c in view.columns if str(c).startswith("achievable (")]
+    if len(configs) > MAX_WIDE_CONFIGS:  # too many to fit side by side: one row per config
+        view = view.melt(id_vars=[c for c in view.columns if c not in configs],
+                         value_vars=configs, var_name="pruning", value_name="achievable")  # fmt: skip
+        view["pruning"] = view["pruning"].str.removeprefix("achievable (").str.removesuffix(")")
+        view = view[view["achievable"].notna()].sort_values(POINT, kind="stable")
+    return view.rename(columns=DIFFICULTY_COLS).dropna(axis=1, how="all")
+
+
 def _rest_blocks(a: Analysis, table1: pd.DataFrame) -> list[Block]:
     achievable = f"Achievable sparsity (normalized >= 1 - {a.epsilon:g}; + = never dropped)"
-    pairs = [
-        (achievable, _cols(a.achievable, ACHIEVABLE_COLS)),
-        ("Difficulty table (Table 1)", table1),
-    ]
-    return [block for heading, df in pairs for block in (Heading(heading), Table(df))]
+    note = (
+        "The paper's Table 1: the human score, the dense score and the normalized gap (human - "
+        "dense) / human in %, beside the achievable sparsity of each unstructured pruning "
+        "configuration. Metric, seeds and baseline are in the dense references above; every "
+        "column is in tables/difficulty.csv."
+    )
+    return [Heading(achievable), Table(_achievable_view(a.achievable)),
+            Heading("Difficulty table (Table 1)"), Table(_difficulty_view(table1)), Text(note)]  # fmt: skip
 
 
 def _tail_blocks(a: Analysis, provenance: Mapping) -> list[Block]:

@@ -7,8 +7,15 @@ regime, sparsity, mean, ci: [lo, hi], n_units}]}``; a test's ``method`` is its s
 method (the pruning it covers is under ``pruning``); ``setting`` is the table's ``difficulty``
 value, ``mean`` the normalized score. A two-level test's ``estimate`` is the easier minus the
 harder level (positive: the hypothesis's direction), a rank test's is Spearman's rho between
-difficulty and achievable sparsity (negative: the hypothesis's direction). A value that does not exist (an interval from one unit, the
-adjusted p of an exploratory test) is ``null``.
+difficulty and achievable sparsity (negative: the hypothesis's direction); ``estimate_is``
+says which, in words. ``min_p`` is the smallest p the design can report, ``min_p_adjusted``
+the smallest Holm-adjusted p a primary can reach given the other primaries' p, and
+``units_needed`` (where the design cannot reach alpha) about how many units the observed effect
+would need for 80% power of its own test at ``alpha_sized``. ``left_out`` names every seed and
+configuration an unbalanced design left out (``{"seed": s, "why": ...}``, ``{"configuration":
+..., "why": ...}``) and every seed summarized over fewer configurations (``{"seed": s, "lacks":
+[...], "over": k}``). A value that does not exist (an interval from one unit, the adjusted p of
+an exploratory test) is ``null``.
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from junkdna.analysis.verdict import TARGETS
 
 CURVE_KEYS = ("model", "task", "difficulty", "level", "method", "structure", "scope", "regime")
 
@@ -29,14 +39,43 @@ def _num(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _plain(x: Any) -> Any:
+    """A JSON-able copy: numpy scalars as Python numbers, NaN as None."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, str) or x is None:
+        return x
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    if isinstance(x, int | np.integer):
+        return int(x)
+    return _num(x) if isinstance(x, float | np.floating) else str(x)
+
+
+def _left_out(t: dict) -> list:
+    entries = t.get("left_out")
+    return _plain(list(entries)) if isinstance(entries, list | tuple) else []
+
+
+def _int(x: Any) -> int | None:
+    return None if _num(x) is None else int(float(x))
+
+
 def _test(t: dict) -> dict[str, Any]:
     two_level = t.get("target") == "paired normalized"
     if two_level:
         unit, n, method, estimate = t["unit"], t["n_units"], t["method_p"], t["mean_diff"]
         ci = [_num(t.get("ci_low")), _num(t.get("ci_high"))]
+        meaning = (
+            f"{t.get('easier')} (easier) minus {t.get('harder')} (harder), {t.get('quantity')}"
+        )
     else:  # a rank correlation across task/level points: no interval for rho
         unit, n, estimate, ci = "task/level point", t["n"], t["rho"], [None, None]
         method = f"Spearman rho, permutation ({t['test']})"
+        what = TARGETS.get(str(t.get("target")), t.get("target"))
+        meaning = f"Spearman rho between the difficulty measure and the {what}"
     return {
         "setting": t["difficulty"],
         "primary": bool(t.get("primary", False)),
@@ -53,6 +92,11 @@ def _test(t: dict) -> dict[str, Any]:
         "model": t.get("model"),
         "regime": t.get("regime"),
         "pruning": {k: t.get(k) for k in ("method", "structure", "scope")},
+        "estimate_is": meaning,
+        "min_p_adjusted": _num(t.get("min_p_adjusted")),
+        "units_needed": _int(t.get("units_needed")),
+        "alpha_sized": _num(t.get("alpha_sized", t.get("alpha"))),
+        "left_out": _left_out(t),
     }
 
 
@@ -73,6 +117,9 @@ def _exploratory(t: dict, method: str, labels: tuple[str, ...], pruning: tuple[s
         "target": t["comparison"],
         **{k: t.get(k) for k in labels},
         "pruning": {k: t.get(k) for k in pruning},
+        "estimate_is": t["comparison"],
+        "units_needed": _int(t.get("units_needed")),
+        "left_out": _left_out(t),
     }
 
 

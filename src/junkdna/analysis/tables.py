@@ -14,6 +14,7 @@ from junkdna.analysis.plots import is_nm
 from junkdna.difficulty import HumanModelGap, RunFacts
 
 POINT = ["model", "task", "difficulty", "level"]
+MISSING = "\u2014"  # an em dash: what a NaN or missing cell shows
 
 
 def references_table(results: pd.DataFrame) -> pd.DataFrame:
@@ -75,11 +76,21 @@ def _gap(dense: float, human: float) -> float:
     return math.nan if gap is None else gap
 
 
+def interval_text(value, low, high, lower_bound: bool = False, spec: str = ".4g") -> str:
+    """ "0.3 [0.2, 0.4]": a value with its interval, or the value alone where the interval is
+    missing or a point; a trailing ``+`` marks a lower bound (a curve that never dropped)."""
+    if not (isinstance(value, int | float | np.number) and math.isfinite(value)):
+        return MISSING
+    plus = "+" if lower_bound else ""
+    finite = all(isinstance(x, int | float | np.number) and math.isfinite(x) for x in (low, high))
+    if finite and low != high:
+        return f"{value:{spec}}{plus} [{low:{spec}}, {high:{spec}}]"
+    return f"{value:{spec}}{plus}"
+
+
 def _interval(row) -> str:
-    if row.achievable_low == row.achievable_high:
-        return f"{row.achievable:g}" + ("+" if row.never_drops else "")
-    plus = "+" if row.never_drops else ""
-    return f"{row.achievable:g}{plus} [{row.achievable_low:g}, {row.achievable_high:g}]"
+    return interval_text(row.achievable, row.achievable_low, row.achievable_high,
+                         bool(row.never_drops), "g")  # fmt: skip
 
 
 def difficulty_table(
@@ -116,9 +127,6 @@ def difficulty_table(
     return table
 
 
-MISSING = "\u2014"  # an em dash: what a NaN or missing cell shows
-
-
 def _fmt(value) -> str:
     if isinstance(value, float | np.floating):
         return MISSING if math.isnan(value) else f"{value:.4g}"
@@ -144,13 +152,32 @@ def to_markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+LONG_TOKEN = 24  # characters: a token this long may break anywhere (a path, an error message)
+
+
+def _td(value) -> str:
+    text = _fmt(value)
+    if _is_number(value):
+        return f'<td class="num">{html.escape(text)}</td>'  # a number stays whole
+    if any(len(token) > LONG_TOKEN for token in text.split()):
+        return f'<td class="long">{html.escape(text)}</td>'
+    return f"<td>{html.escape(text)}</td>"
+
+
 def to_html(df: pd.DataFrame) -> str:
-    """An escaped HTML table."""
+    """An escaped HTML table that can wrap to the page: numbers get class "num" (kept whole),
+    cells with a token over ``LONG_TOKEN`` characters class "long" (broken anywhere), and a
+    header may break after an underscore (``auc_high``)."""
     if df.empty:
         return "<p><em>(none)</em></p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in df.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
+        "<tr>" + "".join(_td(v) for v in row) + "</tr>" for row in df.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

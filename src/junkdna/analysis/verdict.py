@@ -3,6 +3,8 @@ caveats (``verdict_sentence`` on a row of ``hypothesis.test_hypothesis``)."""
 
 from __future__ import annotations
 
+from junkdna.analysis.pairing import left_out_words
+from junkdna.analysis.stats import spearman_min_p
 from junkdna.transfer.regimes import REGIMES
 
 TARGETS = {"achievable": "achievable sparsity", "auc": "area under the normalized curve"}
@@ -12,9 +14,31 @@ NORMALIZED = "normalized score"
 
 
 def _attainable(t: dict) -> float:
-    """The smallest p the test can reach, after Holm's adjustment for a primary test."""
+    """The smallest p the test can reach: for a primary test, the Holm-adjusted p it would get at
+    its own smallest p, the other primaries' p as observed (``primary.holm_floors``)."""
     adjusted = t.get("min_p_adjusted")
     return adjusted if t.get("primary") and adjusted == adjusted else t["min_p"]
+
+
+def _sized_at(t: dict) -> str:
+    """At which level a "units needed" figure was sized."""
+    level = t.get("alpha_sized", t["alpha"])
+    if t.get("primary") and t.get("n_primary", 1) > 1:
+        return (
+            f"alpha {level:.3g} (the level Holm guarantees across {int(t['n_primary'])} primaries)"
+        )
+    return f"alpha {level:.3g}"
+
+
+def _holm_words(t: dict) -> str:
+    if not t.get("primary") or t.get("n_primary", 1) <= 1:
+        return ""
+    return f", after Holm across {int(t['n_primary'])} primaries, the others' p as observed"
+
+
+def _same_everywhere(t: dict) -> bool:
+    """Every unit gave the same difference: the interval is missing for want of spread."""
+    return t.get("sd_units") == 0 and (t.get("n_units") or 0) > 1
 
 
 def _paired_verdict(t: dict, context: str, tail: str) -> str:
@@ -31,11 +55,11 @@ def _paired_verdict(t: dict, context: str, tail: str) -> str:
             "a level's dense model scores at or below its baseline, so there is no share above "
             "the baseline to keep"
             if t.get("n_at_baseline") and quantity == ABOVE_BASELINE
-            else "the two levels share no pruning configuration run on every seed"
+            else "the two levels share no pruning configuration that a seed ran at both levels"
         )
         return f"Not testable ({context}): {why}{tail}"
     interval = (
-        f", 95% CI [{-t['ci_high']:+.3f}, {-t['ci_low']:+.3f}]"
+        f", 95% CI [{t['ci_low']:+.3f}, {t['ci_high']:+.3f}]"
         if t["ci_low"] == t["ci_low"]  # not NaN
         else ""
     )
@@ -45,10 +69,12 @@ def _paired_verdict(t: dict, context: str, tail: str) -> str:
         else f"{t['paired_on']}, each {t['unit']} the mean of {int(t['n_configs'])} pruning "
         "configuration(s)"
     )
+    # One sign everywhere: easier minus harder, positive = the hypothesis's direction (as in the
+    # report's table and the JSON's estimate).
     evidence = (
-        f"{t['harder']} (harder) vs {t['easier']}: {quantity} {-t['mean_diff']:+.3f} on average"
-        f"{interval} over {int(t['n_units'])} {t['unit']}(s) ({how}), two-sided "
-        f"{t['method_p']} p = {t['p_value']:.3g}"
+        f"{t['easier']} (easier) minus {t['harder']} (harder): {quantity} "
+        f"{t['mean_diff']:+.3f} on average{interval} over {int(t['n_units'])} {t['unit']}(s) "
+        f"({how}), two-sided {t['method_p']} p = {t['p_value']:.3g}"
     )
     p = t.get("p_decide", t["p_value"])
     if p < t["alpha"] and t["mean_diff"] > 0:
@@ -70,24 +96,33 @@ def _paired_verdict(t: dict, context: str, tail: str) -> str:
 def _caveats(t: dict) -> list[str]:
     out = []
     paired = t.get("target") == "paired normalized"
-    if t["test"] == "exact" and t["min_p"] > t["alpha"]:
+    if not paired and t["test"] in ("exact", "monte-carlo") and _attainable(t) >= t["alpha"]:
+        level = t.get("alpha_sized", t["alpha"])
+        enough = next((n for n in range(3, 20) if spearman_min_p(n) < level), 20)
         out.append(
-            f"with {t['n']} points no ordering can reach p < {t['alpha']:g} "
-            f"(smallest attainable p = {t['min_p']:.2g})"
+            f"with {t['n']} points no ordering can reach p < {t['alpha']:g} (smallest attainable "
+            f"p = {_attainable(t):.2g}{_holm_words(t)}); {enough} distinct points could reach "
+            f"p < {level:.3g}"
         )
     if paired and t["n_units"] and _attainable(t) >= t["alpha"]:
         need = t.get("units_needed")
         more = (
-            f"; the observed effect would need about {int(need)} {t['unit']}s at alpha "
-            f"{t['alpha']:g} before any adjustment"
+            f"; the observed effect would need about {int(need)} {t['unit']}s for 80% power of "
+            f"this exact test at {_sized_at(t)}"
             if need == need and need
             else ""
         )
-        adjusted = f", Holm across {int(t['n_primary'])} settings" if t.get("primary") else ""
         out.append(
-            f"{int(t['n_units'])} {t['unit']}(s) cannot reach p < {t['alpha']:g} (smallest attainable "
-            f"p = {_attainable(t):.2g}{adjusted}){more}"
+            f"{int(t['n_units'])} {t['unit']}(s) cannot reach p < {t['alpha']:g} (smallest "
+            f"attainable p = {_attainable(t):.2g}{_holm_words(t)}){more}"
         )
+    if paired and _same_everywhere(t):
+        out.append(
+            f"every {t['unit']} gave the same difference, so there is no spread between "
+            f"{t['unit']}s to build an interval from"
+        )
+    if paired and t.get("left_out"):
+        out.append(left_out_words(t["left_out"], int(t.get("n_configs") or 0), t["unit"]))
     items = t.get("unit") == "item"
     if paired and t["n_units"] and t["n_units"] < 5 and t["method_p"] != "undefined":
         out.append(
@@ -160,6 +195,8 @@ def _sentence(t: dict) -> str:
         head = "Supported: harder tasks tolerate less sparsity"
     elif p < t["alpha"]:
         head = "Contradicted: harder tasks tolerate more sparsity"
+    elif _attainable(t) >= t["alpha"]:
+        head = "Cannot answer with this design (too few task/level points for any p below alpha)"
     else:
         head = f"Not significant: no evidence that difficulty predicts the {what}"
     return f"{head} ({context}; {evidence}){tail}"
