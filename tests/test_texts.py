@@ -56,7 +56,7 @@ def test_lambada_passages_are_the_context_and_its_target_word(lambada):
     assert lambada[0].startswith("In my palm is a clear stone, and inside it is a small ivory")
     assert lambada[0].endswith("his mouth curved in a confident grin, I don't care about signs")
     assert all(p == texts.normalize(p) for p in lambada) and len(set(lambada)) == len(lambada)
-    assert 300_000 < sum(len(p.split()) for p in lambada) < 320_000  # 306,006 words
+    assert sum(len(p.split()) for p in lambada) == 305_867  # words (the source is pinned)
 
 
 def test_boolq_wiki_passages_are_distinct_and_in_source_order(boolq_wiki):
