@@ -107,8 +107,8 @@ def test_missing_member_is_a_clear_error(tmp_path):
         bigbench.extract(["nope/task.json"], make_archive(tmp_path))
 
 
-def test_calibration_texts_dedup_and_order(tmp_path):
-    texts = bigbench.calibration_texts(make_archive(tmp_path))
+def test_squad_paragraphs_dedup_and_order(tmp_path):
+    texts = bigbench.squad_paragraphs(bigbench.SQUAD_DEV, make_archive(tmp_path))
     assert texts == [
         "First paragraph.",
         "Second.",

@@ -328,12 +328,14 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, capsys):
 # ----------------------------------------------------------------------------- studies
 
 # Mask keys and run ids computed with the code BEFORE budgets existed (git HEAD of 2026-12-04):
-# a uniform budget must leave every one of them as it was.
+# a uniform budget must leave every one of them as it was. The default calibration's two were
+# recomputed when its text changed (SQuAD dev -> LAMBADA, 2026-12-08: before, fa7331453552ab92
+# and 187520f7d5ab7038), which changes what those masks are; tests/test_texts.py pins that.
 CAL = {"source": "default", "nsamples": 128, "seqlen": 512, "seed": 0}
 KEYS = [
     (("magnitude", 0.5, "unstructured", None, None), "ffdc7873509e7a0d", "c9f990b4e58a37ae"),
-    (("wanda", 0.5, "unstructured", None, CAL), "fa7331453552ab92", "55a84e23163402d3"),
-    (("sparsegpt", None, "2:4", None, CAL), "187520f7d5ab7038", "c501133774d552cb"),
+    (("wanda", 0.5, "unstructured", None, CAL), "94734da1b3722250", "401f54ebf2558dd0"),
+    (("sparsegpt", None, "2:4", None, CAL), "381cc52439669a1a", "4b5535310043eca7"),
 ]
 
 

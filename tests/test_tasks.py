@@ -179,6 +179,9 @@ def test_cli_tasks_lists_specs(capsys):
     assert main(["tasks"]) == 0
     out = capsys.readouterr().out
     assert "sst2" in out and "multiemo_en" in out and "Nangia & Bowman" in out
+    forms = {line.split()[0]: line.split()[-3] for line in out.splitlines() if line[:1].strip()}
+    assert forms["rte_val"] == "true_false" and forms["arc_easy_val"] == "choices"  # zero-shot
+    assert forms["triviaqa_val"] == "-" and forms["winogrande"] == "partial"
 
 
 def test_measured_baselines_learns_rule_and_plan_notes():

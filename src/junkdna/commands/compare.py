@@ -61,7 +61,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "'0.3,0.5,0.7' or a .json list); repeat it for one row per budget, e.g. --budget "
         "uniform --budget owl (rows 'wanda' and 'wanda+owl')",
     )
-    add_eval_arguments(p, zeroshot="squad_mc")
+    from junkdna.tasks.zeroshot import OFFLINE_DEFAULT
+
+    add_eval_arguments(p, zeroshot=",".join(OFFLINE_DEFAULT))
     p.add_argument("--out", required=True, type=Path, help="output folder")
     return p
 
@@ -141,16 +143,15 @@ def run(args) -> int:
     from junkdna.paths import check_writable_folder, staged_folder
     from junkdna.provenance import versions
     from junkdna.pruning.yardstick import (
-        ZEROSHOT,
         PeakMemory,
         check_seqlen,
         default_seqlen,
-        encode_items,
         load_eval_text,
         token_stream,
-        zero_shot_items,
     )
+    from junkdna.pruning.zeroshot_scoring import encode_items
     from junkdna.study.config import Calibration
+    from junkdna.tasks.zeroshot import zero_shot_items
 
     tasks = check_eval_args(args)
     configs = configurations(args)
@@ -159,10 +160,10 @@ def run(args) -> int:
     text = load_eval_text(args.dataset)
     if args.windows is None and text.max_windows is not None:
         args.windows = text.max_windows
-    items = zero_shot_items(tasks, args.zeroshot_limit)
+    sets = zero_shot_items(tasks, args.zeroshot_limit)
     tokenizer = load_tokenizer(args.model)
     stream = token_stream(tokenizer, text.text)
-    zero_shot = [encode_items(tokenizer, t, it) for t, it in items]
+    zero_shot = [encode_items(tokenizer, s.task, s.items) for s in sets]
     pid = pad_id(tokenizer)
 
     rows: list[dict[str, Any]] = []
@@ -198,6 +199,7 @@ def run(args) -> int:
                 for t, s in result["zero_shot"].items()
                 for k in ("acc", "acc_norm", "acc_token")
             },
+            **mean_accuracy(result["zero_shot"]),
             "prune_s": 0.0 if prune is None else prune["prune_s"],
             "load_s": round(load_s, 3),
             "eval_s": round(
@@ -230,7 +232,8 @@ def run(args) -> int:
         "stream_tokens": first["stream_tokens"],
         "partial": args.partial,
         "zero_shot": {e.task: len(e.labels) for e in zero_shot},
-        "chance": {t: ZEROSHOT.get(t).chance for t in tasks},
+        "zero_shot_sets": {s.task: s.info() for s in sets},
+        "chance": {s.task: s.chance for s in sets},
         "calibration": {
             "source": args.calibration,
             "nsamples": args.nsamples or Calibration().nsamples,  # None: the default
@@ -252,6 +255,14 @@ def run(args) -> int:
         save_figure(comparison_figure(rows, meta, tasks), stage, "comparison")
     print(f"{len(rows)} rows in {meta['total_s']:.0f}s -> {args.out}/table.md")
     return 0
+
+
+def mean_accuracy(scores: dict[str, dict]) -> dict[str, float]:
+    """``mean_acc``: the unweighted mean of the tasks' ``acc`` (the "Mean" column of the Wanda
+    paper's zero-shot tables), where there are two tasks or more."""
+    if len(scores) < 2:
+        return {}
+    return {"mean_acc": sum(s["acc"] for s in scores.values()) / len(scores)}
 
 
 def _public(row: dict) -> dict:
@@ -310,8 +321,10 @@ def markdown_table(rows: list[dict], meta: dict, tasks: list[str]) -> str:
     ]
     if tasks:
         lines.append(
-            "Zero-shot: " + ", ".join(f"`{t}` ({n} items)" for t, n in meta["zero_shot"].items())
-            + "; acc = summed log-likelihood, acc_norm = per character (lm-eval's)."
+            "Zero-shot: " + ", ".join(
+                f"`{t}` ({n} {meta['zero_shot_sets'][t]['split']} items)"
+                for t, n in meta["zero_shot"].items()
+            ) + "; acc = summed log-likelihood, acc_norm = per character (lm-eval's)."
         )  # fmt: skip
     if meta["command"]:
         lines += ["", f"`{meta['command']}` ({meta['total_s']:.0f} s in all)"]

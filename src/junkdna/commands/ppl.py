@@ -36,14 +36,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def add_eval_arguments(p: argparse.ArgumentParser, zeroshot: str) -> None:
     """Shared with `junkdna compare`: evaluation text, windows, zero-shot tasks, device."""
-    from junkdna.pruning.yardstick import MAX_DEFAULT_SEQLEN, ZEROSHOT
+    from junkdna.data.texts import DEFAULT_HELD_OUT
+    from junkdna.pruning.yardstick import MAX_DEFAULT_SEQLEN
+    from junkdna.tasks.zeroshot import OFFLINE_DEFAULT
 
     g = p.add_argument_group("evaluation")
     g.add_argument(
         "--dataset",
-        default="newwiki",
-        help="newwiki (offline held-out Wikipedia paragraphs; the default), wikitext2 or c4 "
-        "(hub, as the papers), or a .txt/.jsonl file",
+        default=DEFAULT_HELD_OUT,
+        help=f"{DEFAULT_HELD_OUT} (offline held-out Wikipedia: BoolQ's passages; the default), "
+        "newwiki (needs the BIG-bench archive), wikitext2 or c4 (hub, as the papers), or a "
+        ".txt/.jsonl file",
     )
     g.add_argument(
         "--seqlen",
@@ -64,8 +67,10 @@ def add_eval_arguments(p: argparse.ArgumentParser, zeroshot: str) -> None:
     g.add_argument(
         "--zeroshot",
         default=zeroshot,
-        help=f"comma-separated zero-shot tasks: {', '.join(ZEROSHOT.names())} "
-        f"(default: {zeroshot or 'none'})",
+        help="comma-separated registered tasks with choices (`junkdna tasks`), scored on their "
+        f"test split (else validation): offline e.g. {','.join(OFFLINE_DEFAULT)}, squad_val_mc; "
+        "on the hub arc_easy, arc_challenge, openbookqa, piqa, boolq, rte, hellaswag, "
+        f"winogrande (default: {zeroshot or 'none'})",
     )
     g.add_argument("--zeroshot-limit", type=int, default=None, help="first N items per task")
     g.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
@@ -90,7 +95,8 @@ def positive(value, what: str) -> None:
 
 def check_eval_args(args) -> list[str]:
     """Fail fast (before any model loads); returns the zero-shot task names."""
-    from junkdna.pruning.yardstick import check_dataset, check_seqlen, check_zero_shot
+    from junkdna.pruning.yardstick import check_dataset, check_seqlen
+    from junkdna.tasks.zeroshot import check_zero_shot
 
     if args.seqlen is not None:
         check_seqlen(args.seqlen)
@@ -200,7 +206,8 @@ def apply_masks(model, folder: Path) -> dict[str, Any]:
 
 def measure(model, stream, seqlen: int, args, zero_shot, device, pad_id, desc: str) -> dict:
     """Perplexity over the token stream, then each zero-shot task, on ``device``."""
-    from junkdna.pruning.yardstick import perplexity, prunable_sparsity, score_items
+    from junkdna.pruning.yardstick import perplexity, prunable_sparsity
+    from junkdna.pruning.zeroshot_scoring import score_items
 
     model.to(device)
     out: dict[str, Any] = prunable_sparsity(model)
@@ -248,11 +255,11 @@ def run(args) -> int:
         PeakMemory,
         check_seqlen,
         default_seqlen,
-        encode_items,
         load_eval_text,
         token_stream,
-        zero_shot_items,
     )
+    from junkdna.pruning.zeroshot_scoring import encode_items
+    from junkdna.tasks.zeroshot import zero_shot_items
 
     tasks = check_eval_args(args)
     pruning = args.method is not None or args.sparsity is not None
@@ -268,9 +275,9 @@ def run(args) -> int:
     device, dtype, precision = runtime(args)
     # Text, questions and tokenizer first: a hub download or a bad name fails before the model.
     text = load_eval_text(args.dataset)
-    items = zero_shot_items(tasks, args.zeroshot_limit)
+    sets = zero_shot_items(tasks, args.zeroshot_limit)
     tokenizer = load_tokenizer(args.model)
-    zero_shot = [encode_items(tokenizer, t, it) for t, it in items]
+    zero_shot = [encode_items(tokenizer, s.task, s.items) for s in sets]
 
     with PeakMemory() as mem:
         t0 = time.perf_counter()
@@ -298,7 +305,7 @@ def run(args) -> int:
         "dataset": text.name,
         "dataset_source": text.source,
         **{k: v for k, v in result.items() if k != "zero_shot"},
-        "zero_shot": result["zero_shot"],
+        "zero_shot": {s.task: {**result["zero_shot"][s.task], **s.info()} for s in sets},
         "pruning": prune_info,
         "device": str(device),
         "precision": precision,

@@ -58,7 +58,7 @@ def add_pruning_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--calibration",
         default=cal.source,
-        help="calibration text for wanda/sparsegpt: 'default' (offline Wikipedia paragraphs), "
+        help="calibration text for wanda/sparsegpt: 'default' (LAMBADA's narrative passages, offline), "
         "a .txt/.jsonl file, or 'task' (the --task's training inputs); taylor/fisher always use "
         "the task's labelled examples",
     )

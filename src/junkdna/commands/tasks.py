@@ -9,9 +9,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "tasks",
         help="list the registered tasks",
-        description="List tasks: head, metric, published human score, where the data come from "
-        "(offline: a pinned source fetched on first use; optional: a source you provide; hub) "
-        "and, for prepared offline tasks, the train/validation/test sizes.",
+        description="List tasks: head, metric, published human score, zero-shot form (how "
+        "`junkdna ppl/compare --zeroshot` score it; '-': not scored zero-shot), where the data "
+        "come from (offline: a pinned source fetched on first use; optional: a source you "
+        "provide; hub) and, for prepared offline tasks, the train/validation/test sizes.",
         epilog="examples:\n  junkdna tasks\n  junkdna tasks --baselines",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -44,12 +45,13 @@ def run(args) -> int:
     from junkdna.tasks.prepare import prepared_meta
     from junkdna.tasks.registry import list_specs
 
-    print(f"{'task':<18} {'head':<15} {'metric':<17} {'human':<16} {'where':<8} source")
+    print(f"{'task':<18} {'head':<15} {'metric':<17} {'human':<16} {'zero-shot':<18} "
+          f"{'where':<8} source")  # fmt: skip
     for spec in list_specs():
         where = _where(spec)
         print(
-            f"{spec.name:<18} {spec.head:<15} {spec.metric:<17} {_human(spec):<16} {where:<8} "
-            f"{spec.source.describe()}"
+            f"{spec.name:<18} {spec.head:<15} {spec.metric:<17} {_human(spec):<16} "
+            f"{spec.zero_shot_form or '-':<18} {where:<8} {spec.source.describe()}"
         )
         if spec.human:
             print(f"{'':<18} human: {spec.human.citation}")

@@ -14,7 +14,6 @@ Layout under ``cache_dir("bigbench")``::
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -184,20 +183,6 @@ def read_json(member: str, archive: Archive | None = None) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise JunkDNAError(f"{path} is not valid JSON ({e}); delete it to re-extract") from e
-
-
-def calibration_texts(archive: Archive | None = None) -> list[str]:
-    """General English text for pruning calibration: the Wikipedia paragraphs of SQuAD v1.1 dev.
-
-    Deduplicated (several questions share a paragraph) in first-seen file order, so the list is
-    the same on every machine.
-    """
-    return list(_calibration_texts(archive or default_archive()))
-
-
-@functools.cache
-def _calibration_texts(archive: Archive) -> tuple[str, ...]:
-    return tuple(squad_paragraphs(SQUAD_DEV, archive))
 
 
 def squad_paragraphs(member: str, archive: Archive | None = None) -> list[str]:

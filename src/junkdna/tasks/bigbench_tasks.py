@@ -116,7 +116,7 @@ def winogrande_mc(examples: list[dict], spec: TaskSpec):
 
 def _bb(
     name, member, builder, fields, labels, description, family, notes="", head="classification",
-    choices_field=None, **options,
+    choices_field=None, zero_shot=None, **options,
 ):  # fmt: skip
     register(
         TaskSpec(
@@ -131,6 +131,7 @@ def _bb(
             label_names=labels,
             family=family,
             notes=notes,
+            zero_shot=zero_shot,
         )
     )
 
@@ -206,6 +207,7 @@ _bb(
     "the winogrande_twins data in WinoGrande's own multiple-choice form (the paper's framing)",
     head="multiple-choice",
     choices_field="choices",
+    zero_shot="partial",
 )
 _bb(
     "winowhy",

@@ -68,7 +68,8 @@ def _svamp(row: dict) -> dict:
     }
 
 
-def _glue(name, fields, metric, human, *, num_labels=2, names=None, head="classification", **kw):
+def _glue(name, fields, metric, human, *, num_labels=2, names=None, head="classification",
+          zero_shot=None, **kw):  # fmt: skip
     register(
         TaskSpec(
             name=name,
@@ -81,6 +82,7 @@ def _glue(name, fields, metric, human, *, num_labels=2, names=None, head="classi
             label_names=names,
             human=human,
             family="glue",
+            zero_shot=zero_shot,
         )
     )
 
@@ -92,6 +94,7 @@ _glue(
     HumanScore(0.978, "accuracy", NANGIA),
     names=("negative", "positive"),
     description="movie-review sentiment (binary)",
+    zero_shot="sentiment",
 )
 _glue(
     "cola",
@@ -117,6 +120,7 @@ _glue(
     HumanScore(0.863, "f1", NANGIA),
     names=("not_equivalent", "equivalent"),
     description="news sentence paraphrase",
+    zero_shot="same_meaning",
 )
 _glue(
     "stsb",
@@ -141,6 +145,7 @@ _glue(
     HumanScore(0.936, "accuracy", NANGIA),
     names=("entailment", "not_entailment"),
     description="textual entailment (small)",
+    zero_shot="true_false",
 )
 _glue(
     "mnli",
@@ -166,6 +171,7 @@ register(
         # The paper's Table 1 prints 89.0 (Talmor et al. 2019 report 88.9): we follow the paper.
         human=HumanScore(0.890, "accuracy", "the paper's Table 1 (Talmor et al. 2019: 88.9)"),
         family="commonsense",
+        zero_shot="closed_book",  # "Question: {q}\nAnswer:", as csqa_val's rows hold it
     )
 )
 register(
@@ -180,6 +186,7 @@ register(
         num_labels=2,
         human=HumanScore(0.940, "accuracy", "Sakaguchi et al. 2020, WinoGrande (AAAI)"),
         family="commonsense",
+        zero_shot="partial",
     )
 )
 register(

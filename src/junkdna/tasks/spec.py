@@ -15,6 +15,7 @@ import numpy as np
 from junkdna.errors import JunkDNAError
 from junkdna.heads import HEADS
 from junkdna.registry import Registry
+from junkdna.tasks.forms import check_form
 from junkdna.tasks.metrics import METRICS
 
 SPLITS = ("train", "validation", "test")
@@ -99,6 +100,9 @@ class TaskSpec:
     version: str = "1"  # bump when the formatting or the split rule of this task changes
     family: str = ""  # e.g. "glue", "multiemo": groups tasks in listings and studies
     notes: str = ""  # mapping from the source format, caveats
+    # How a causal LM scores the task zero-shot: a name in tasks.forms.FORMS. None: "choices"
+    # for a task with choices; a task with neither (generation, regression) is not scored so.
+    zero_shot: str | None = None
 
     def __post_init__(self):
         self.validate()
@@ -132,6 +136,9 @@ class TaskSpec:
             raise JunkDNAError(
                 f"{where}: {len(self.label_names)} label_names for num_labels={self.num_labels}"
             )
+        if self.zero_shot is not None:
+            check_form(self.zero_shot, where, self.text_fields, self.num_labels,
+                       self.choices_field)  # fmt: skip
         if self.human is not None and self.human.key not in metric_keys(self.metric):
             raise JunkDNAError(
                 f"{where}: human score key {self.human.key!r} is not a key of metric "
@@ -141,6 +148,13 @@ class TaskSpec:
     @property
     def offline(self) -> bool:
         return self.source.offline
+
+    @property
+    def zero_shot_form(self) -> str | None:
+        """The zero-shot form this task is scored with, or None if it has none."""
+        if self.zero_shot is not None:
+            return self.zero_shot
+        return "choices" if self.choices_field is not None else None
 
 
 def metric_keys(metric: str) -> tuple[str, ...]:
