@@ -64,10 +64,11 @@ class Archive:
 def default_archive() -> Archive:
     """The user's copy (``JUNKDNA_BIGBENCH_ARCHIVE``), else one in the cache; never downloaded:
     the registry no longer serves it."""
-    env = os.environ.get(ENV_ARCHIVE)
-    if env:
-        return Archive(Path(env).expanduser(), fetch=False, raw_dir=cache_dir("bigbench", "raw"))
-    return Archive(cache_dir("bigbench") / FILENAME, fetch=False)
+    from junkdna.data.sources import BIGBENCH, archive_path
+
+    # The one place the sources table names: the user's copy, else $JUNKDNA_HOME/sources/bigbench.
+    path = archive_path(BIGBENCH)
+    return Archive(path, fetch=False, raw_dir=cache_dir("bigbench", "raw"))
 
 
 def sha256_of(path: Path) -> str:
