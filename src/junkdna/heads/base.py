@@ -29,7 +29,8 @@ class Head:
     default_metric: ClassVar[str] = "accuracy"  # a name in junkdna.tasks.metrics.METRICS
     stratify: ClassVar[bool] = False  # data subsampling keeps the label distribution
     # What a label is: "class" (an id < num_labels), "number", "choice" (an index into the row's
-    # choices) or "text" (a target; a list of accepted answers for QA).
+    # choices), "text" (a target; a list of accepted answers for QA) or "item" (which item the
+    # row belongs to, nothing to predict: text likelihood).
     labels: ClassVar[str] = "class"
     choices: ClassVar[str] = "never"  # a choices field: "never", "optional" or "required"
     auto_class: ClassVar[str]  # the transformers Auto class that loads a model with this head

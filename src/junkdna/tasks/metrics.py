@@ -208,6 +208,56 @@ def sacrebleu_corpus(preds, labels) -> dict[str, float]:
     }
 
 
+# ----------------------------------------------------------------------------- language modelling
+LN2 = math.log(2.0)
+
+
+def _text_losses(preds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(NLL in nats, UTF-8 bytes, tokens) per text, from ``preds`` of shape (n, 3)."""
+    preds = np.asarray(preds, dtype=np.float64)
+    if preds.ndim != 2 or preds.shape[1] != 3:
+        raise JunkDNAError(
+            f"metric bits_per_byte: predictions of shape {preds.shape}; it needs one row per "
+            "text of (NLL in nats, UTF-8 bytes, tokens), as the text-likelihood head gives"
+        )
+    nll, nbytes, tokens = preds.T
+    if (nbytes <= 0).any() or (tokens <= 0).any():
+        raise JunkDNAError("metric bits_per_byte: a text of 0 bytes or 0 tokens has no loss")
+    return nll, nbytes, tokens
+
+
+def _byte_probability(preds, labels=None) -> np.ndarray:
+    """2^-b per text, b its bits per byte: the geometric-mean probability per byte."""
+    nll, nbytes, _ = _text_losses(preds)
+    return np.exp(-nll / nbytes)
+
+
+@METRICS.register("bits_per_byte")
+def bits_per_byte(preds, labels) -> dict[str, float]:
+    """Language modelling of texts, comparable across tokenizers. ``preds`` is (n, 3): per text
+    its summed negative log-likelihood in nats (every token predicted), UTF-8 bytes and tokens;
+    b = NLL / (bytes ln 2) is the text's bits per byte (per-token loss is not comparable: a
+    byte-level BPE cuts Gujarati into many more, shorter tokens than English).
+
+    Primary (higher is better, so that pruned / dense is a normalized score): byte_probability,
+    the mean over texts of 2^-b, the geometric-mean probability the model gives a byte. Pruned /
+    dense of one text is 2^-(b_pruned - b_dense), the per-byte likelihood ratio: it depends on
+    the bits lost, not on where the dense model started (a ratio of bits per byte would favour
+    the text with the higher dense loss). Also: bits_per_byte (mean of b), bits_per_byte_pooled
+    (all bits / all bytes) and bytes_per_token (the tokenizer's fertility on these texts)."""
+    if not len(labels):
+        return {k: NAN for k in ("byte_probability", "bits_per_byte", "bits_per_byte_pooled",
+                                 "bytes_per_token")}  # fmt: skip
+    nll, nbytes, tokens = _text_losses(preds)
+    bpb = nll / (nbytes * LN2)
+    return {
+        "byte_probability": float(np.exp(-nll / nbytes).mean()),
+        "bits_per_byte": float(bpb.mean()),
+        "bits_per_byte_pooled": float(nll.sum() / (nbytes.sum() * LN2)),
+        "bytes_per_token": float(nbytes.sum() / tokens.sum()),
+    }
+
+
 def _as_array(values) -> np.ndarray:
     """Like ``np.asarray``, but lists of answers (ragged, or of strings) become a 1-D object
     array with one list per example."""
@@ -277,7 +327,13 @@ ITEM_METRICS = {  # task metric -> (item-level metric, per-item outcomes)
     "squad": ("exact_match", _qa_items(exact_match_score)),
     "qa_containment": ("containment", _qa_items(containment_score)),
     "sacrebleu": ("chrf_sentence", _chrf_items),
+    "bits_per_byte": ("byte_probability", _byte_probability),
 }
+# Metrics whose rows with one label are ONE item: parallel text, where the label is the item
+# (an article) and its rows are the item in several languages. The item's outcome is the mean
+# over its rows, keyed by the label alone, so that two levels with other languages (majority
+# vs minority) pair article by article.
+BY_LABEL = frozenset({"bits_per_byte"})
 
 
 @dataclass(frozen=True)
@@ -287,6 +343,7 @@ class ItemOutcomes:
     ``keys`` identify items across runs: a hash of the item's position in the evaluated split and
     its gold label, so that two runs scored the same questions in the same order (open and closed
     book, the dense and the pruned model) carry the same keys, and runs on different items do not.
+    For a metric in ``BY_LABEL`` (parallel text) an item is a label: the hash of the label alone.
     """
 
     metric: str
@@ -327,7 +384,30 @@ def item_outcomes(name: str, preds, labels) -> ItemOutcomes | None:
         return None
     item_metric, fn = ITEM_METRICS[name]
     preds, labels = _as_array(preds), _as_array(labels)
-    return ItemOutcomes(item_metric, item_keys(labels), fn(preds, labels))
+    values = fn(preds, labels)
+    if name in BY_LABEL:
+        return _by_label(item_metric, labels, values)
+    return ItemOutcomes(item_metric, item_keys(labels), values)
+
+
+def _by_label(metric: str, labels: np.ndarray, values: np.ndarray) -> ItemOutcomes:
+    """One item per distinct label (sorted), its outcome the mean of its rows' values."""
+    import hashlib
+
+    ids = sorted(set(labels.tolist()))
+    index = {y: i for i, y in enumerate(ids)}
+    where = np.array([index[y] for y in labels.tolist()], dtype=np.int64)
+    sums = np.bincount(where, weights=np.asarray(values, dtype=np.float64), minlength=len(ids))
+    means = sums / np.bincount(where, minlength=len(ids))
+    keys = np.array(
+        [
+            int.from_bytes(hashlib.blake2b(f"item\x1f{y!r}".encode(), digest_size=8).digest(),
+                           "little")
+            for y in ids
+        ],
+        dtype=np.uint64,
+    )  # fmt: skip
+    return ItemOutcomes(metric, keys, means.astype(np.float32))
 
 
 ITEM_COLUMNS = ["run_id", "item", "key", "metric", "outcome"]
