@@ -13,6 +13,7 @@ byte, items keyed by article, and the language_probe difficulty setting.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 
@@ -24,7 +25,6 @@ from datasets import Dataset
 
 from junkdna.data import sources
 from junkdna.difficulty import LanguageProbe, RunFacts, from_params, level_from_label
-from junkdna.difficulty.language import cut
 from junkdna.errors import JunkDNAError
 from junkdna.heads import get_head
 from junkdna.heads.text_likelihood import text_nll, windows
@@ -139,14 +139,29 @@ def test_head_bits_per_byte_against_a_hand_computation():
     nbytes = [len(t.encode("utf-8")) for t in texts]
     assert nbytes == [8, 41, 2]  # "w4\nw5" 5, " w6".." w9" 4 x 3, " w10".." w15" 6 x 4
     for p, n, b, i in zip(preds, nll, nbytes, ids, strict=True):
-        assert p[0] == pytest.approx(n, rel=1e-5) and p[1:] == [b, len(i)]
+        assert p[0] == pytest.approx(n, rel=1e-5) and p[1:] == [b, len(i), b]  # no reference
     scores = compute("bits_per_byte", preds, labels)
     bpb = [n / b / LN2 for n, b in zip(nll, nbytes, strict=True)]
     assert scores["bits_per_byte"] == pytest.approx(np.mean(bpb), rel=1e-5)
     assert scores["byte_probability"] == pytest.approx(np.mean([2**-x for x in bpb]), rel=1e-5)
     assert scores["bits_per_byte_pooled"] == pytest.approx(sum(nll) / 51 / LN2, rel=1e-5)
+    assert scores["bits_per_ref_byte"] == scores["bits_per_byte"]
+    # a reference: the bits of each text per byte of the same item in another language
+    ref_task = dataclasses.replace(task, bytes_field="ref_bytes")
+    ref_rows = [[t, r] for t, r in zip(texts, [4, 10, 1], strict=True)]
+    ref_preds = head.predict(
+        model, tok, head.encode(tok, ref_rows, labels, recipe, ref_task, True), recipe
+    )
+    assert [p[1:] for p in ref_preds] == [[8, 3, 4], [41, 12, 10], [2, 1, 1]]
+    ref_scores = compute("bits_per_byte", ref_preds, labels)
+    per_ref = [n / r / LN2 for n, r in zip(nll, [4, 10, 1], strict=True)]
+    assert ref_scores["bits_per_ref_byte"] == pytest.approx(np.mean(per_ref), rel=1e-5)
+    assert ref_scores["byte_probability"] == pytest.approx(np.mean([2**-x for x in per_ref]))
+    assert ref_scores["bits_per_byte"] == pytest.approx(scores["bits_per_byte"])
+    with pytest.raises(JunkDNAError, match="not a byte count"):
+        head.encode(tok, [["w1", 0]], [0], recipe, ref_task, True)
     # rolling windows (max_length 4) against one forward per window by hand
-    long = ids[1]  # 14 tokens
+    long = ids[1]  # 12 tokens
     full = [eos, *long]
     expect = 0.0
     for end, k in windows(len(long), 4):
@@ -171,12 +186,19 @@ def test_bits_per_byte_metric_and_items_by_hand():
     assert scores == pytest.approx(
         {
             "byte_probability": (0.25 + 0.5 + 0.25) / 3,
+            "bits_per_ref_byte": (2 + 1 + 2) / 3,  # no reference: the own bytes
             "bits_per_byte": (2 + 1 + 2) / 3,
             "bits_per_byte_pooled": 13 / 8,
             "bytes_per_token": 8 / 6,
         }
     )
     assert next(iter(scores)) == "byte_probability"  # primary: higher is better
+    # reference bytes 8, 1, 2: b = 1, 3, 1 per reference byte
+    refs = [[*p, r] for p, r in zip(preds, [8, 1, 2], strict=True)]
+    with_ref = compute("bits_per_byte", refs, [5, 0, 5])
+    assert with_ref["bits_per_ref_byte"] == pytest.approx(5 / 3)
+    assert with_ref["byte_probability"] == pytest.approx((0.5 + 0.125 + 0.5) / 3)
+    assert with_ref["bits_per_byte"] == pytest.approx(5 / 3)  # own bytes: as before
     # items: one per article (label), the rows of its languages averaged
     items = item_outcomes("bits_per_byte", preds, [5, 0, 5])
     assert items.metric == "byte_probability" and len(items) == 2
@@ -232,6 +254,10 @@ def test_the_real_udhr_source(udhr_task):
     )
     assert eng[0].startswith("Whereas recognition of the inherent dignity")
     assert "Preamble" not in eng[0] and "Article" not in eng[1]
+    # every language's item is measured by the English bytes of the same item
+    ref = {a: len(t.encode("utf-8")) for a, t in eng.items()}
+    assert (val["ref_bytes"] == val["article"].map(ref)).all()
+    assert ref[1] == 170 and task.bytes_field == "ref_bytes"
 
 
 # ----------------------------------------------------------------------------- the setting
@@ -263,24 +289,24 @@ def test_levels_keep_their_languages_and_the_items_all_of_them_have():
     entry = ab.info["language_probe"]
     assert entry == {"languages": ["a", "b"], "items": 2, "rows": 4,
                      "items_not_in_every_language": 1}  # fmt: skip
-    assert ab.info["difficulty"]["params"] == {"languages": ("a", "b"), "chars": None}
+    assert ab.info["difficulty"]["params"] == {"languages": ("a", "b"), "items": None}
     assert len(ab.train) == 0 and len(ab.test) == 0
     with pytest.raises(JunkDNAError, match="no language 'd'"):
         LanguageProbe(["a", "d"]).apply(task)
 
 
-def test_chars_cuts_every_text_of_the_level_alike():
-    assert cut("short", 10) == "short"
-    assert cut("aaaa bbbb cccc", 11) == "aaaa bbbb"  # back to the last space
-    assert cut("aaaa\nbbbbbbbbbb", 11) == "aaaa\nbbbbbb"  # no break in the second half
-    assert cut("aaaaaa\nbbbbbbb", 11) == "aaaaaa"
-    assert cut("ဖြစ်သောကြောင့်", 4) == "ဖြစ်"  # no spaces: the first characters
+def test_items_keeps_the_listed_items_whole():
     task = parallel_task()
-    level = LanguageProbe(["a", "c"], chars=2)
-    assert level.apply(task).validation["text"] == ["a", "c"] * 3
-    assert level.apply(task).info["language_probe"]["chars"] == 2
-    with pytest.raises(JunkDNAError, match="chars must be a positive integer"):
-        LanguageProbe(["a"], chars=0)
+    level = LanguageProbe(["a", "c"], items=[2, 0])
+    kept = level.apply(task).validation
+    assert [(r["lang"], r["article"], r["text"]) for r in kept] == [
+        ("a", 0, "a 0"), ("c", 0, "c 0"), ("a", 2, "a 2"), ("c", 2, "c 2"),
+    ]  # fmt: skip
+    assert level.apply(task).info["language_probe"]["items"] == 2
+    with pytest.raises(JunkDNAError, match=r"item\(s\) \[2\] are not in every language"):
+        LanguageProbe(["a", "b"], items=[0, 2]).apply(task)
+    with pytest.raises(JunkDNAError, match="distinct items"):
+        LanguageProbe(["a"], items=[1, 1])
 
 
 def test_measure_is_the_dense_bits_per_byte():

@@ -23,16 +23,18 @@ class LanguageProbe(Difficulty):
     ``apply`` keeps the validation rows of the group's languages (domains, e.g. ``rus``, ``vie``)
     whose item (the task's label: the article) every language of the group has, so that each
     item averages the same languages; items are then the unit of the two-level test, paired
-    across levels when both groups have the same items (``tasks.metrics.BY_LABEL``). ``chars``
-    keeps each text's first ``chars`` characters (``cut``), for a study that cannot afford whole
-    articles: a byte-level tokenizer gives a Gujarati or Burmese text a token per byte, three
+    across levels when both groups have the same items (``tasks.metrics.BY_LABEL``). ``items``
+    keeps only the items listed, whole (a study that cannot afford every article; a text is
+    never cut, since its bits are divided by the bytes of the same whole item in the reference
+    language): a byte-level tokenizer gives a Gujarati or Burmese text a token per byte, three
     per character, so the minority costs three times the tokens of the majority.
 
     Measure (larger = harder): the group's dense bits per byte, -log2 of the dense model's score
-    (``byte_probability``, the mean over the group's texts of 2^-b, b a text's bits per byte).
-    It is the bits per byte at which every text would give that score: the group's mean bits
-    per byte where its texts are scored alike, a little less where they differ (Jensen), and
-    always in the dense score's order. Unlike the paper's Table 2 (each language's share of
+    (``byte_probability``, the mean over the group's texts of 2^-b, b a text's bits per byte of
+    the same item in the reference language: the bits spent on the same content). It is the
+    bits per byte at which every text would give that score: the group's mean bits per byte
+    where its texts are scored alike, a little less where they differ (Jensen), and always in
+    the dense score's order. Unlike the paper's Table 2 (each language's share of
     mBART's pre-training data), it needs no documented corpus: it measures how well the model
     reads the language, which is what a share of pre-training data stands in for.
     """
@@ -43,10 +45,12 @@ class LanguageProbe(Difficulty):
         "majority vs minority languages, evaluation only: the same parallel text in a group of "
         "languages the model reads well or barely"
     )
-    measure_label: ClassVar[str] = "dense bits per byte of the group (-log2 byte_probability)"
+    measure_label: ClassVar[str] = (
+        "dense bits per reference byte of the group (-log2 of the dense byte_probability)"
+    )
     label_param: ClassVar[str | None] = "languages"
     languages: tuple[str, ...] = ()
-    chars: int | None = None  # keep each text's first ~chars characters (a budget; None: all)
+    items: tuple | None = None  # the items (labels, e.g. article numbers) kept; None: all
 
     def __post_init__(self):
         langs = (self.languages,) if isinstance(self.languages, str) else self.languages
@@ -55,10 +59,12 @@ class LanguageProbe(Difficulty):
             raise JunkDNAError("language_probe: give the level's languages, e.g. ['rus', 'vie']")
         if len(set(self.languages)) != len(self.languages):
             raise JunkDNAError(f"language_probe: a language is listed twice in {self.languages}")
-        if self.chars is not None and (int(self.chars) != self.chars or self.chars < 1):
-            raise JunkDNAError(
-                f"language_probe: chars must be a positive integer, got {self.chars}"
-            )
+        if self.items is not None:
+            object.__setattr__(self, "items", tuple(self.items))
+            if not self.items or len(set(self.items)) != len(self.items):
+                raise JunkDNAError(
+                    f"language_probe: items must list distinct items, got {list(self.items)}"
+                )
 
     def fits_regime(self, finetunes: bool) -> str | None:
         if finetunes:
@@ -91,6 +97,13 @@ class LanguageProbe(Difficulty):
         for lang, item in zip(langs, items, strict=True):
             of_lang[lang].add(item)
         shared = set.intersection(*(of_lang[x] for x in self.languages))
+        if self.items is not None:
+            absent = [y for y in self.items if y not in shared]
+            if absent:
+                raise JunkDNAError(
+                    f"{where}: item(s) {absent} are not in every language of {list(self.languages)}"
+                )
+            shared = set(self.items)
         mine = set(self.languages)
         keep = [i for i, (x, y) in enumerate(zip(langs, items, strict=True))
                 if x in mine and y in shared]  # fmt: skip
@@ -107,30 +120,14 @@ class LanguageProbe(Difficulty):
             (lang,) = _columns(ds, task.domain_field)
             return ds.select([i for i, x in enumerate(lang) if str(x) in mine])
 
-        validation = task.validation.select(keep)
-        if self.chars is not None:
-            field = task.text_fields[0]
-            texts = [cut(t, self.chars) for t in _columns(validation, field)[0]]
-            validation = validation.remove_columns(field).add_column(field, texts)
-            entry["chars"] = self.chars
         return self.record(
             task,
             seed,
-            validation=validation,
+            validation=task.validation.select(keep),
             train=of_group(task.train),
             test=of_group(task.test),
             info={self.name: entry},
         )
-
-
-def cut(text: str, chars: int) -> str:
-    """The first ``chars`` characters of ``text``, cut back to its last space or line break if
-    one falls in their second half (a word is not split where the script spaces its words)."""
-    if len(text) <= chars:
-        return text
-    head = text[:chars]
-    space = max(head.rfind(" "), head.rfind("\n"))
-    return head[:space] if space >= chars // 2 else head
 
 
 def _columns(ds, *fields: str) -> list[list]:

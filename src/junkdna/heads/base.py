@@ -61,7 +61,8 @@ class Head:
 
         A row is the task's text fields, then (see ``transfer.data.row_extras``) its choices if
         ``task.choices_field`` is set, then its source/target language codes if
-        ``task.lang_fields`` is. ``generation`` = for evaluation: targets are not tokenized."""
+        ``task.lang_fields`` is, then its byte count if ``task.bytes_field`` is (text
+        likelihood). ``generation`` = for evaluation: targets are not tokenized."""
         raise NotImplementedError(f"head {self.name!r} cannot encode examples")
 
     def loss_terms(self, batch: dict[str, torch.Tensor]) -> int:

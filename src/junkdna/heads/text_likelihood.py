@@ -1,18 +1,23 @@
 """Text likelihood: a causal LM scores a text itself, every token of it (evaluation only).
 
-The prediction for a row is (summed negative log-likelihood in nats, UTF-8 bytes, tokens) of its
-text, which the ``bits_per_byte`` metric turns into bits per byte (``tasks.metrics``). The first
-token is predicted from one document-start token (the BOS of a tokenizer that starts every text
-with one, else the end-of-text token, as lm-evaluation-harness's rolling log-likelihood does), so
-every byte of the text is scored. A text longer than ``recipe.max_length`` - 1 tokens is scored in rolling windows of
-``max_length`` tokens: the first window predicts all its tokens, each later one predicts what
-follows with the previous half window as context, so no token is scored twice or without
-context (``windows``). Rows are batched by length under a token budget, since the logits of a
+The prediction for a row is (summed negative log-likelihood in nats, UTF-8 bytes, tokens,
+reference bytes) of its text, which the ``bits_per_byte`` metric turns into bits per byte
+(``tasks.metrics``). The reference bytes are the task's ``bytes_field`` of the row where it has
+one (parallel text: the same item's bytes in a reference language, so that every language is
+scored per unit of the same content), else the text's own UTF-8 bytes.
+
+The first token is predicted from one document-start token (the BOS of a tokenizer that starts
+every text with one, else the end-of-text token, as lm-evaluation-harness's rolling
+log-likelihood does), so every byte of the text is scored. A text longer than
+``recipe.max_length`` - 1 tokens is scored in rolling windows of ``max_length`` tokens: the first
+window predicts all its tokens, each later one predicts what follows with the previous half
+window as context, so no token is scored twice or without context (``windows``). Rows are batched by length under a token budget, since the logits of a
 49k-word vocabulary are the largest tensor of the forward.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -36,14 +41,19 @@ class TextLikelihood(Head):
     def encode(self, tokenizer, rows, labels, recipe, task, generation):
         if not generation:
             raise JunkDNAError(f"head {self.name!r} only evaluates (regime 'none')")
-        texts = ["\n".join(str(t) for t in r) for r in rows]
+        given = bool(getattr(task, "bytes_field", None))  # the row ends with its byte count
+        texts = ["\n".join(str(t) for t in (r[:-1] if given else r)) for r in rows]
         ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
         start = document_start(tokenizer)
         out = []
-        for i, (text, t) in enumerate(zip(texts, ids, strict=True)):
+        for i, (text, t, row) in enumerate(zip(texts, ids, rows, strict=True)):
             if not t:
                 raise JunkDNAError(f"row {i} has an empty text: nothing to score")
-            out.append({"input_ids": t, "start": start, "bytes": len(text.encode("utf-8"))})
+            own = len(text.encode("utf-8"))
+            ref = row[-1] if given else own
+            if not isinstance(ref, numbers.Integral) or isinstance(ref, bool) or ref < 1:
+                raise JunkDNAError(f"row {i}: {task.bytes_field} is {ref!r}, not a byte count")
+            out.append({"input_ids": t, "start": start, "bytes": own, "ref_bytes": ref})
         return out
 
     def predict(self, model, tokenizer, features, recipe):
@@ -54,7 +64,10 @@ class TextLikelihood(Head):
             recipe.max_length,
             recipe.resolved_eval_batch_size,
         )
-        return [[n, f["bytes"], len(f["input_ids"])] for n, f in zip(nll, features, strict=True)]
+        return [
+            [n, f["bytes"], len(f["input_ids"]), f["ref_bytes"]]
+            for n, f in zip(nll, features, strict=True)
+        ]
 
 
 def document_start(tokenizer) -> int:

@@ -210,52 +210,70 @@ def sacrebleu_corpus(preds, labels) -> dict[str, float]:
 
 # ----------------------------------------------------------------------------- language modelling
 LN2 = math.log(2.0)
+LM_KEYS = ("byte_probability", "bits_per_ref_byte", "bits_per_byte", "bits_per_byte_pooled",
+           "bytes_per_token")  # fmt: skip
 
 
-def _text_losses(preds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(NLL in nats, UTF-8 bytes, tokens) per text, from ``preds`` of shape (n, 3)."""
+def _text_losses(preds) -> tuple[np.ndarray, ...]:
+    """(NLL in nats, UTF-8 bytes, tokens, reference bytes) per text, from ``preds`` of shape
+    (n, 4); (n, 3) has no reference: the text's own bytes stand in."""
     preds = np.asarray(preds, dtype=np.float64)
-    if preds.ndim != 2 or preds.shape[1] != 3:
+    if preds.ndim != 2 or preds.shape[1] not in (3, 4):
         raise JunkDNAError(
             f"metric bits_per_byte: predictions of shape {preds.shape}; it needs one row per "
-            "text of (NLL in nats, UTF-8 bytes, tokens), as the text-likelihood head gives"
+            "text of (NLL in nats, UTF-8 bytes, tokens[, reference bytes]), as the "
+            "text-likelihood head gives"
         )
-    nll, nbytes, tokens = preds.T
-    if (nbytes <= 0).any() or (tokens <= 0).any():
+    nll, nbytes, tokens = preds[:, 0], preds[:, 1], preds[:, 2]
+    ref = preds[:, 3] if preds.shape[1] == 4 else nbytes
+    if (nbytes <= 0).any() or (tokens <= 0).any() or (ref <= 0).any():
         raise JunkDNAError("metric bits_per_byte: a text of 0 bytes or 0 tokens has no loss")
-    return nll, nbytes, tokens
+    return nll, nbytes, tokens, ref
 
 
 def _byte_probability(preds, labels=None) -> np.ndarray:
-    """2^-b per text, b its bits per byte: the geometric-mean probability per byte."""
-    nll, nbytes, _ = _text_losses(preds)
-    return np.exp(-nll / nbytes)
+    """2^-b per text, b its bits per reference byte: the geometric-mean probability per byte."""
+    nll, _, _, ref = _text_losses(preds)
+    return np.exp(-nll / ref)
 
 
 @METRICS.register("bits_per_byte")
 def bits_per_byte(preds, labels) -> dict[str, float]:
-    """Language modelling of texts, comparable across tokenizers. ``preds`` is (n, 3): per text
-    its summed negative log-likelihood in nats (every token predicted), UTF-8 bytes and tokens;
-    b = NLL / (bytes ln 2) is the text's bits per byte (per-token loss is not comparable: a
-    byte-level BPE cuts Gujarati into many more, shorter tokens than English).
+    """Language modelling of texts, comparable across tokenizers and scripts. ``preds`` is
+    (n, 4): per text its summed negative log-likelihood in nats (every token predicted), UTF-8
+    bytes, tokens and reference bytes (``heads.text_likelihood``). Per-token loss is not
+    comparable across languages: a byte-level BPE cuts Gujarati into a token per byte and
+    English into a token per 5. Per UTF-8 byte is not either, across scripts: a Gujarati or
+    Burmese character is 3 bytes, two of them nearly certain, so the same content costs fewer
+    bits per byte there. For parallel text the reference is the same item's bytes in one
+    reference language, so that b = NLL / (reference bytes ln 2) is the bits the model spends
+    on the same content, per byte of the reference (as Cotterell et al. 2018 and Mielke et al.
+    2019 compare languages by the surprisal of the same content); without a reference it is
+    the text's own bits per byte.
 
     Primary (higher is better, so that pruned / dense is a normalized score): byte_probability,
-    the mean over texts of 2^-b, the geometric-mean probability the model gives a byte. Pruned /
-    dense of one text is 2^-(b_pruned - b_dense), the per-byte likelihood ratio: it depends on
-    the bits lost, not on where the dense model started (a ratio of bits per byte would favour
-    the text with the higher dense loss). Also: bits_per_byte (mean of b), bits_per_byte_pooled
-    (all bits / all bytes) and bytes_per_token (the tokenizer's fertility on these texts)."""
+    the mean over texts of 2^-b, the geometric-mean probability per (reference) byte. Pruned /
+    dense of one text is 2^-(b_pruned - b_dense), a likelihood ratio: it depends on the bits
+    lost, not on where the dense model started (a ratio of bits per byte would favour the text
+    with the higher dense loss). Also: bits_per_ref_byte (mean b), bits_per_byte (mean of the
+    texts' own bits per UTF-8 byte), bits_per_byte_pooled (all bits / all own bytes) and
+    bytes_per_token (the tokenizer's fertility on these texts)."""
     if not len(labels):
-        return {k: NAN for k in ("byte_probability", "bits_per_byte", "bits_per_byte_pooled",
-                                 "bytes_per_token")}  # fmt: skip
-    nll, nbytes, tokens = _text_losses(preds)
-    bpb = nll / (nbytes * LN2)
-    return {
-        "byte_probability": float(np.exp(-nll / nbytes).mean()),
-        "bits_per_byte": float(bpb.mean()),
-        "bits_per_byte_pooled": float(nll.sum() / (nbytes.sum() * LN2)),
-        "bytes_per_token": float(nbytes.sum() / tokens.sum()),
-    }
+        return dict.fromkeys(LM_KEYS, NAN)
+    nll, nbytes, tokens, ref = _text_losses(preds)
+    return dict(
+        zip(
+            LM_KEYS,
+            (
+                float(np.exp(-nll / ref).mean()),
+                float((nll / (ref * LN2)).mean()),
+                float((nll / (nbytes * LN2)).mean()),
+                float(nll.sum() / (nbytes.sum() * LN2)),
+                float(nbytes.sum() / tokens.sum()),
+            ),
+            strict=True,
+        )
+    )
 
 
 def _as_array(values) -> np.ndarray:

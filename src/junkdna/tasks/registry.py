@@ -57,6 +57,7 @@ def load_task(name: str, difficulty=None, seed: int = 0, archive=None) -> TaskDa
         choices_field=spec.choices_field,
         lang_fields=spec.lang_fields,
         domain_field=spec.domain_field,
+        bytes_field=spec.bytes_field,
     )
     if difficulty is not None:
         task = difficulty.apply(task, seed)

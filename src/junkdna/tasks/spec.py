@@ -104,6 +104,9 @@ class TaskSpec:
     choices_field: str | None = None  # multiple-choice: the field holding the list of choices
     lang_fields: tuple[str, str] | None = None  # seq2seq: fields with source/target language codes
     domain_field: str | None = None  # multi-domain tasks: per-domain metrics
+    # text-likelihood: a field with the UTF-8 bytes a row's bits are divided by (parallel text:
+    # the same item's bytes in a reference language); None: the row's own bytes
+    bytes_field: str | None = None
     version: str = "1"  # bump when the formatting or the split rule of this task changes
     family: str = ""  # e.g. "glue", "multiemo": groups tasks in listings and studies
     notes: str = ""  # mapping from the source format, caveats
@@ -131,6 +134,8 @@ class TaskSpec:
                 f"{where}: choices_field is only for heads {', '.join(takers)} "
                 "(a causal LM scores each choice by log-likelihood)"
             )
+        if self.bytes_field is not None and self.head != "text-likelihood":
+            raise JunkDNAError(f"{where}: bytes_field is only for head text-likelihood")
         if self.label_names is not None and len(self.label_names) != self.num_labels:
             raise JunkDNAError(
                 f"{where}: {len(self.label_names)} label_names for num_labels={self.num_labels}"
@@ -165,6 +170,7 @@ def check_columns(dataset, spec: TaskSpec, split: str) -> None:
         (spec.choices_field,) if spec.choices_field else ()
     )
     needed += (*(spec.lang_fields or ()), *((spec.domain_field,) if spec.domain_field else ()))
+    needed += (spec.bytes_field,) if spec.bytes_field else ()
     columns = set(dataset.column_names)
     missing = [f for f in needed if f not in columns]
     if missing:

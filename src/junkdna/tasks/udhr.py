@@ -10,8 +10,10 @@ the headings ("Preamble", "Article 1") are left out, since they carry a number, 
 The preamble is item 0.
 
 Rows: one per (declaration, item), with ``text``, ``lang`` (the declaration's code: ``eng``,
-``rus``, ``deu_1996``), ``language`` (its name) and ``article`` (0..30: the item, the same
-number in every language). The task is evaluation-only (``PackageSource.evaluation_only``): every
+``rus``, ``deu_1996``), ``language`` (its name), ``article`` (0..30: the item, the same number
+in every language) and ``ref_bytes``: the UTF-8 bytes of the item in English, what its bits are
+divided by (``bits_per_byte``: every language is scored per byte of the same content; per byte
+of its own text, a 3-byte script such as Gujarati would look easier than it is). The task is evaluation-only (``PackageSource.evaluation_only``): every
 row is in the validation split; train and test are empty, because nothing is fitted on it.
 """
 
@@ -29,6 +31,7 @@ PREAMBLE = 0
 ARTICLES = 30
 PARAGRAPHS = frozenset({"p", "li"})  # a paragraph of an item's text
 HEADINGS = frozenset({"h1", "h2", "h3", "title"})  # not content
+REFERENCE = "eng"  # the language whose bytes of an item measure its content (ref_bytes)
 
 
 @dataclass
@@ -135,11 +138,19 @@ def read_declarations(files: dict[str, bytes]) -> list[Declaration]:
 
 
 @BUILDERS.register("udhr_items")
-def items(units: list[Declaration], spec: TaskSpec):
-    """One row per (declaration, item), its items in order."""
+def items(units: list[Declaration], spec: TaskSpec, reference: str = REFERENCE):
+    """One row per (declaration, item), its items in order; ``ref_bytes`` is the UTF-8 bytes of
+    the same item in the ``reference`` declaration."""
+    ref = next((d for d in units if d.code == reference), None)
+    if ref is None:
+        raise JunkDNAError(f"task {spec.name!r}: no reference declaration {reference!r}")
+    ref_bytes = {k: len(t.encode("utf-8")) for k, t in ref.items.items()}
     for pos, decl in enumerate(units):
         for number, text in decl.items.items():
-            row = {"text": text, "lang": decl.code, "language": decl.name, "article": number}
+            if number not in ref_bytes:
+                raise JunkDNAError(f"{reference}.html has no item {number}, {decl.code} has")
+            row = {"text": text, "lang": decl.code, "language": decl.name, "article": number,
+                   "ref_bytes": ref_bytes[number]}  # fmt: skip
             yield pos, row
 
 
@@ -154,8 +165,10 @@ register(
         metric="bits_per_byte",
         label_field="article",
         domain_field="lang",
+        bytes_field="ref_bytes",
         family="language",
         notes="item = the article (0 = preamble), the same number in every language; headings "
-        "left out; rows of every language in validation, train and test empty",
+        "left out; bits per byte of the English text of the item (the same content in every "
+        "language); rows of every language in validation, train and test empty",
     )
 )
