@@ -4,7 +4,9 @@ levels, description and measure, larger = harder).
 
 1. DataAdequacy - how much training data (``sampling``).
 2. MajorityMinority - majority vs minority languages of a multi-domain task, one group per level,
-   measured by its share of pre-training (the paper's Table 2) or fine-tuning data (``sampling``).
+   measured by its share of pre-training (the paper's Table 2) or fine-tuning data (``sampling``);
+   LanguageProbe - the same, evaluation only, on parallel text, measured by the group's dense
+   bits per byte (``language``).
 3. ExternalInformation - open vs closed book (``external``).
 4. HumanModelGap - across tasks: the normalized human-model gap; DenseHeadroom - the same idea
    for tasks without a published human score (``gaps``).
@@ -38,6 +40,7 @@ from junkdna.difficulty.gaps import (
     normalized_gap,
     paper_table1,
 )
+from junkdna.difficulty.language import LanguageProbe
 from junkdna.difficulty.sampling import PAPER_TABLE2, DataAdequacy, MajorityMinority
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "Difficulty",
     "ExternalInformation",
     "HumanModelGap",
+    "LanguageProbe",
     "MajorityMinority",
     "RunFacts",
     "current_name",

@@ -29,7 +29,8 @@ class Head:
     default_metric: ClassVar[str] = "accuracy"  # a name in junkdna.tasks.metrics.METRICS
     stratify: ClassVar[bool] = False  # data subsampling keeps the label distribution
     # What a label is: "class" (an id < num_labels), "number", "choice" (an index into the row's
-    # choices) or "text" (a target; a list of accepted answers for QA).
+    # choices), "text" (a target; a list of accepted answers for QA) or "item" (which item the
+    # row belongs to, nothing to predict: text likelihood).
     labels: ClassVar[str] = "class"
     choices: ClassVar[str] = "never"  # a choices field: "never", "optional" or "required"
     # With choices, the one metric the predictions fit (a generating head scores each choice by
@@ -63,7 +64,8 @@ class Head:
 
         A row is the task's text fields, then (see ``transfer.data.row_extras``) its choices if
         ``task.choices_field`` is set, then its source/target language codes if
-        ``task.lang_fields`` is. ``generation`` = for evaluation: targets are not tokenized."""
+        ``task.lang_fields`` is, then its byte count if ``task.bytes_field`` is (text
+        likelihood). ``generation`` = for evaluation: targets are not tokenized."""
         raise NotImplementedError(f"head {self.name!r} cannot encode examples")
 
     def loss_terms(self, batch: dict[str, torch.Tensor]) -> int:

@@ -27,3 +27,4 @@ class TaskData:
     # causal LM scoring each choice by log-likelihood)
     lang_fields: tuple[str, str] | None = None  # seq2seq: per-row source/target language codes
     domain_field: str | None = None  # multi-domain tasks: metrics are also reported per domain
+    bytes_field: str | None = None  # text-likelihood: per-row bytes the bits are divided by

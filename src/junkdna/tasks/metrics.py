@@ -208,6 +208,74 @@ def sacrebleu_corpus(preds, labels) -> dict[str, float]:
     }
 
 
+# ----------------------------------------------------------------------------- language modelling
+LN2 = math.log(2.0)
+LM_KEYS = ("byte_probability", "bits_per_ref_byte", "bits_per_byte", "bits_per_byte_pooled",
+           "bytes_per_token")  # fmt: skip
+
+
+def _text_losses(preds) -> tuple[np.ndarray, ...]:
+    """(NLL in nats, UTF-8 bytes, tokens, reference bytes) per text, from ``preds`` of shape
+    (n, 4); (n, 3) has no reference: the text's own bytes stand in."""
+    preds = np.asarray(preds, dtype=np.float64)
+    if preds.ndim != 2 or preds.shape[1] not in (3, 4):
+        raise JunkDNAError(
+            f"metric bits_per_byte: predictions of shape {preds.shape}; it needs one row per "
+            "text of (NLL in nats, UTF-8 bytes, tokens[, reference bytes]), as the "
+            "text-likelihood head gives"
+        )
+    nll, nbytes, tokens = preds[:, 0], preds[:, 1], preds[:, 2]
+    ref = preds[:, 3] if preds.shape[1] == 4 else nbytes
+    if (nbytes <= 0).any() or (tokens <= 0).any() or (ref <= 0).any():
+        raise JunkDNAError("metric bits_per_byte: a text of 0 bytes or 0 tokens has no loss")
+    return nll, nbytes, tokens, ref
+
+
+def _byte_probability(preds, labels=None) -> np.ndarray:
+    """2^-b per text, b its bits per reference byte: the geometric-mean probability per byte."""
+    nll, _, _, ref = _text_losses(preds)
+    return np.exp(-nll / ref)
+
+
+@METRICS.register("bits_per_byte")
+def bits_per_byte(preds, labels) -> dict[str, float]:
+    """Language modelling of texts, comparable across tokenizers and scripts. ``preds`` is
+    (n, 4): per text its summed negative log-likelihood in nats (every token predicted), UTF-8
+    bytes, tokens and reference bytes (``heads.text_likelihood``). Per-token loss is not
+    comparable across languages: a byte-level BPE cuts Gujarati into a token per byte and
+    English into a token per 5. Per UTF-8 byte is not either, across scripts: a Gujarati or
+    Burmese character is 3 bytes, two of them nearly certain, so the same content costs fewer
+    bits per byte there. For parallel text the reference is the same item's bytes in one
+    reference language, so that b = NLL / (reference bytes ln 2) is the bits the model spends
+    on the same content, per byte of the reference (as Cotterell et al. 2018 and Mielke et al.
+    2019 compare languages by the surprisal of the same content); without a reference it is
+    the text's own bits per byte.
+
+    Primary (higher is better, so that pruned / dense is a normalized score): byte_probability,
+    the mean over texts of 2^-b, the geometric-mean probability per (reference) byte. Pruned /
+    dense of one text is 2^-(b_pruned - b_dense), a likelihood ratio: it depends on the bits
+    lost, not on where the dense model started (a ratio of bits per byte would favour the text
+    with the higher dense loss). Also: bits_per_ref_byte (mean b), bits_per_byte (mean of the
+    texts' own bits per UTF-8 byte), bits_per_byte_pooled (all bits / all own bytes) and
+    bytes_per_token (the tokenizer's fertility on these texts)."""
+    if not len(labels):
+        return dict.fromkeys(LM_KEYS, NAN)
+    nll, nbytes, tokens, ref = _text_losses(preds)
+    return dict(
+        zip(
+            LM_KEYS,
+            (
+                float(np.exp(-nll / ref).mean()),
+                float((nll / (ref * LN2)).mean()),
+                float((nll / (nbytes * LN2)).mean()),
+                float(nll.sum() / (nbytes.sum() * LN2)),
+                float(nbytes.sum() / tokens.sum()),
+            ),
+            strict=True,
+        )
+    )
+
+
 def _as_array(values) -> np.ndarray:
     """Like ``np.asarray``, but lists of answers (ragged, or of strings) become a 1-D object
     array with one list per example."""
@@ -277,7 +345,13 @@ ITEM_METRICS = {  # task metric -> (item-level metric, per-item outcomes)
     "squad": ("exact_match", _qa_items(exact_match_score)),
     "qa_containment": ("containment", _qa_items(containment_score)),
     "sacrebleu": ("chrf_sentence", _chrf_items),
+    "bits_per_byte": ("byte_probability", _byte_probability),
 }
+# Metrics whose rows with one label are ONE item: parallel text, where the label is the item
+# (an article) and its rows are the item in several languages. The item's outcome is the mean
+# over its rows, keyed by the label alone, so that two levels with other languages (majority
+# vs minority) pair article by article.
+BY_LABEL = frozenset({"bits_per_byte"})
 
 
 @dataclass(frozen=True)
@@ -287,6 +361,7 @@ class ItemOutcomes:
     ``keys`` identify items across runs: a hash of the item's position in the evaluated split and
     its gold label, so that two runs scored the same questions in the same order (open and closed
     book, the dense and the pruned model) carry the same keys, and runs on different items do not.
+    For a metric in ``BY_LABEL`` (parallel text) an item is a label: the hash of the label alone.
     """
 
     metric: str
@@ -327,7 +402,30 @@ def item_outcomes(name: str, preds, labels) -> ItemOutcomes | None:
         return None
     item_metric, fn = ITEM_METRICS[name]
     preds, labels = _as_array(preds), _as_array(labels)
-    return ItemOutcomes(item_metric, item_keys(labels), fn(preds, labels))
+    values = fn(preds, labels)
+    if name in BY_LABEL:
+        return _by_label(item_metric, labels, values)
+    return ItemOutcomes(item_metric, item_keys(labels), values)
+
+
+def _by_label(metric: str, labels: np.ndarray, values: np.ndarray) -> ItemOutcomes:
+    """One item per distinct label (sorted), its outcome the mean of its rows' values."""
+    import hashlib
+
+    ids = sorted(set(labels.tolist()))
+    index = {y: i for i, y in enumerate(ids)}
+    where = np.array([index[y] for y in labels.tolist()], dtype=np.int64)
+    sums = np.bincount(where, weights=np.asarray(values, dtype=np.float64), minlength=len(ids))
+    means = sums / np.bincount(where, minlength=len(ids))
+    keys = np.array(
+        [
+            int.from_bytes(hashlib.blake2b(f"item\x1f{y!r}".encode(), digest_size=8).digest(),
+                           "little")
+            for y in ids
+        ],
+        dtype=np.uint64,
+    )  # fmt: skip
+    return ItemOutcomes(metric, keys, means.astype(np.float32))
 
 
 ITEM_COLUMNS = ["run_id", "item", "key", "metric", "outcome"]

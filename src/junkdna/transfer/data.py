@@ -24,5 +24,10 @@ def encode(tokenizer, task: TaskData, split: str, recipe: Recipe, generation: bo
 
 
 def row_extras(task: TaskData) -> tuple[str, ...]:
-    """Fields appended after the text fields of every row: the choices, then the language codes."""
-    return ((task.choices_field,) if task.choices_field else ()) + tuple(task.lang_fields or ())
+    """Fields appended after the text fields of every row: the choices, then the language codes,
+    then the bytes a text likelihood is divided by."""
+    return (
+        ((task.choices_field,) if task.choices_field else ())
+        + tuple(task.lang_fields or ())
+        + ((task.bytes_field,) if getattr(task, "bytes_field", None) else ())
+    )
