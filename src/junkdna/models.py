@@ -403,9 +403,13 @@ def head_for(name: str, head: str) -> str:
     import transformers as tf
     from transformers.models.auto import modeling_auto as auto
 
-    src = resolve(name)
-    ref = local_ref(src)
-    kind = _load(src, lambda: tf.AutoConfig.from_pretrained(ref), "configuration of").model_type
+    try:
+        src = resolve(name)
+        ref = local_ref(src)
+        kind = _load(src, lambda: tf.AutoConfig.from_pretrained(ref), "configuration of")
+    except (JunkDNAError, OSError, ValueError):
+        return head  # loading the model itself will say what is wrong, in one line
+    kind = kind.model_type
     if kind in auto.MODEL_FOR_MULTIPLE_CHOICE_MAPPING_NAMES:
         return head
     return "causal-lm" if kind in auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES else head

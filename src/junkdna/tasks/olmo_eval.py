@@ -83,13 +83,20 @@ def _boolq(pos, r):
 
 @ROWS.register("arc")
 def _arc(pos, r):
+    """ARC as lm-eval reads it: every question, with its 3, 4 or 5 options (the hub task)."""
     label = _letter(r["choices"]["label"], r["answerKey"])
-    # The few questions with 3 or 5 options are dropped (counted in meta.json): a multiple-choice
-    # head scores one fixed number of choices per batch.
-    if label is None or len(r["choices"]["text"]) != 4:
+    if label is None or len(r["choices"]["text"]) < 2:
         return None
     return {"question": _question(r["question"]), "choices": list(r["choices"]["text"]),
             "label": label}  # fmt: skip
+
+
+@ROWS.register("arc4")
+def _arc4(pos, r):
+    """The offline ARC tasks: the 4-option questions only (the few with 3 or 5 are dropped and
+    counted in meta.json), since a multiple-choice head scores a fixed number per batch."""
+    row = _arc(pos, r)
+    return row if row is not None and len(row["choices"]) == 4 else None
 
 
 @ROWS.register("csqa")
@@ -242,13 +249,13 @@ _mc("winogrande_val", "winogrande/winogrande_xl/validation", "winogrande",
 _mc("copa_val", "super_glue/copa/validation", "copa",
     "COPA cause/effect: which alternative continues the premise (100 items: tiny)", 2,
     "commonsense", fields=("premise",), eval_fraction=0.25)  # fmt: skip
-_mc("arc_easy_val", "ai2_arc/ARC-Easy/validation", "arc",
+_mc("arc_easy_val", "ai2_arc/ARC-Easy/validation", "arc4",
     "ARC-Easy grade-school science questions (the 4-choice ones), validation set re-split", 4,
     "science")  # fmt: skip
 _mc(
     "arc_challenge_val",
     "ai2_arc/ARC-Challenge/validation",
-    "arc",
+    "arc4",
     "ARC-Challenge grade-school science questions (the 4-choice ones), validation set re-split",
     4,
     "science",
