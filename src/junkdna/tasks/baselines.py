@@ -76,14 +76,30 @@ _RECIPES = {
 }
 OFFLINE_MEASURED = (
     # task, model, score (accuracy), baseline, validation rows, experiment
-    ("sst2_val", "minilm", 0.816, 0.420, 174, "minilm-classification"),
-    ("mrpc_val", "minilm", 0.716, 0.716, 81, "minilm-classification"),  # F1 0.835: all "equivalent"
-    ("rte_val", "minilm", 0.473, 0.455, 55, "minilm-classification"),
-    ("cb_val", "minilm", 0.500, 0.429, 14, "minilm-classification"),
-    ("copa_val", "minilm", 0.640, 0.500, 25, "minilm-choice"),
-    ("winogrande_val", "minilm", 0.443, 0.500, 253, "minilm-choice"),
-    ("piqa_val", "minilm", 0.530, 0.500, 300, "minilm-choice"),
-    ("csqa_val", "minilm", 0.352, 0.200, 244, "minilm-choice"),
+    ('sst2_val', 'minilm', 0.816, 0.42, 174, 'minilm-classification'),
+    ('mrpc_val', 'minilm', 0.716, 0.716, 81, 'minilm-classification'),
+    ('rte_val', 'minilm', 0.473, 0.455, 55, 'minilm-classification'),
+    ('cb_val', 'minilm', 0.5, 0.429, 14, 'minilm-classification'),
+    ('copa_val', 'minilm', 0.64, 0.5, 25, 'minilm-choice'),
+    ('winogrande_val', 'minilm', 0.443, 0.5, 253, 'minilm-choice'),
+    ('piqa_val', 'minilm', 0.53, 0.5, 300, 'minilm-choice'),
+    ('csqa_val', 'minilm', 0.352, 0.2, 244, 'minilm-choice'),
+    ('arc_easy_val', 'minilm', 0.404, 0.25, 114, 'minilm-choice'),
+    ('openbookqa_val', 'minilm', 0.4, 0.25, 100, 'minilm-choice'),
+    ('copa_val', 'smollm2-135m', 0.6, 0.5, 25, 'smollm2-zero-shot'),
+    ('winogrande_val', 'smollm2-135m', 0.51, 0.5, 253, 'smollm2-zero-shot'),
+    ('piqa_val', 'smollm2-135m', 0.597, 0.5, 300, 'smollm2-zero-shot'),
+    ('csqa_val', 'smollm2-135m', 0.225, 0.2, 244, 'smollm2-zero-shot'),
+    ('socialiqa_val', 'smollm2-135m', 0.373, 0.333, 300, 'smollm2-zero-shot'),
+    ('arc_easy_val', 'smollm2-135m', 0.456, 0.25, 114, 'smollm2-zero-shot'),
+    ('arc_challenge_val', 'smollm2-135m', 0.237, 0.25, 59, 'smollm2-zero-shot'),
+    ('openbookqa_val', 'smollm2-135m', 0.19, 0.25, 100, 'smollm2-zero-shot'),
+    ('hellaswag_val', 'smollm2-135m', 0.34, 0.25, 300, 'smollm2-zero-shot'),
+    ('sciq_val', 'smollm2-135m', 0.765, 0.25, 200, 'smollm2-zero-shot'),
+    ('squad_val_mc[open-book]', 'smollm2-135m', 0.82, 0.25, 266, 'smollm2-book'),
+    ('squad_val_mc[closed-book]', 'smollm2-135m', 0.556, 0.25, 266, 'smollm2-book'),
+    ('boolq_val[open-book]', 'smollm2-135m', 0.34, 0.5, 300, 'smollm2-book'),
+    ('boolq_val[closed-book]', 'smollm2-135m', 0.343, 0.5, 300, 'smollm2-book'),
 )  # fmt: skip
 for _task, _model, _score, _base, _n, _exp in OFFLINE_MEASURED:
     _add(
