@@ -14,7 +14,6 @@ Layout under ``cache_dir("bigbench")``::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from junkdna.data.sources import sha256_of  # noqa: F401  (tests build archives with it)
 from junkdna.errors import JunkDNAError
 from junkdna.paths import atomic_path, cache_dir, file_lock
 
@@ -69,14 +69,6 @@ def default_archive() -> Archive:
     # The one place the sources table names: the user's copy, else $JUNKDNA_HOME/sources/bigbench.
     path = archive_path(BIGBENCH)
     return Archive(path, fetch=False, raw_dir=cache_dir("bigbench", "raw"))
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _is_valid(archive: Archive) -> bool:
