@@ -168,6 +168,7 @@ def test_every_setting_has_one_name_a_description_and_a_measure_label():
         "dense_headroom",
         "external_information",
         "human_model_gap",
+        "language_probe",
         "majority_minority",
     ]
     for name, cls in DIFFICULTIES.items():
