@@ -410,73 +410,58 @@ def test_offline_analogue_plans(monkeypatch, capsys):
     forbid_model_loading(monkeypatch)
     code = main(["plan", str(OFFLINE)])
     assert code in (0, None)
-    out = capsys.readouterr().out
-    assert "setting2_offline" in out
+    assert "setting2_offline" in capsys.readouterr().out
     from junkdna.study import load_study, plan_study
 
     plan = plan_study(load_study(OFFLINE))
-    assert {r.task_name for r in plan.runs} == {"multiemo_mix"}
-    levels = {}
-    for run in plan.runs:
-        lv = from_params("majority_minority", run.difficulty["params"])
-        levels[lv.group] = lv.measure()
-    assert set(levels) == {"majority", "minority"} and levels["majority"] < levels["minority"]
-    assert all(math.isfinite(v) for v in levels.values())
+    assert {r.task_name for r in plan.runs} == {"udhr_lm"}
+    assert {r.regime for r in plan.runs} == {"none"}  # evaluation only
+    groups = {tuple(r.difficulty["params"]["languages"]) for r in plan.runs}
+    assert groups == {("rus", "vie"), ("guj", "mya")}  # the paper's Figure 2 languages
+    assert len(plan.runs) == 8  # 2 groups x (dense + 3 sparsities)
 
 
 def test_offline_analogue_reduced_end_to_end(tmp_path, monkeypatch):
-    """The shipped offline study on a tiny BERT and a fake archive: every run finishes and the
-    report has the majority/minority two-level test with a finite p."""
-    from study_fixtures import make_tiny_bert
-    from test_bigbench import default_members, make_archive, multiemo_examples
+    """The shipped offline study on a tiny LLaMA and the real udhr source, 3 articles: every run
+    finishes and the report has the language_probe two-level test over items (articles)."""
+    from conftest import tiny_llama
+    from test_generative import word_tokenizer
 
     from junkdna.analysis.report import build_report
-    from junkdna.data import bigbench
+    from junkdna.data import sources
     from junkdna.study import parse_study, plan_study
     from junkdna.study.driver import open_store, run_study
     from junkdna.study.export import results_table
 
+    udhr = sources.ensure("udhr")
+    monkeypatch.setenv(sources.get_source("udhr").env, str(udhr))
     monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
-    members = dict(default_members())
-    for lang in translation.MULTIEMO_MIX:
-        members[f"multiemo/all_sentence_{lang}/task.json"] = {"examples": multiemo_examples(120)}
-    fake = make_archive(tmp_path, members)
-    wanted = [m for m in members if m.startswith("multiemo/")]
-    bigbench.extract(
-        wanted,
-        bigbench.Archive(fake.path, None, fetch=False, raw_dir=bigbench.default_archive().raw),
-    )
-    bert = str(make_tiny_bert(tmp_path / "tiny-bert"))
+    llama = tmp_path / "tiny-llama"
+    tiny_llama().save_pretrained(llama)
+    word_tokenizer().save_pretrained(llama)
     data = tomllib.loads(OFFLINE.read_text())
     real = plan_study(parse_study(tomllib.loads(OFFLINE.read_text()), OFFLINE))
     data["study"]["output"] = str(tmp_path / "out")
-    data["recipe"] |= {"epochs": 1, "batch_size": 4, "eval_batch_size": 16}
+    data["recipe"] |= {"max_length": 64}
     for exp in data["experiment"]:
-        exp["models"] = [bert]
-        exp.get("recipe", {}).pop("epochs", None)
+        exp["models"] = [str(llama)]
         for lv in exp["difficulty"]:
-            lv |= {"majority_examples": 16, "minority_examples": 4, "eval_examples": 8}
+            lv["items"] = [1, 3, 4]
     study = parse_study(data, tmp_path / "setting2_offline.toml")
     plan = plan_study(study)
     assert len(plan.runs) == len(real.runs)  # the same grid, a tiny budget
     rep = run_study(plan, progress=False)
     assert (rep.done, rep.failed) == (len(plan.runs), 0), rep
     df = results_table(plan, open_store(study))
-    assert df["difficulty_value"].notna().all()
-    paths = build_report(df, tmp_path / "report", {"study": "reduced setting 2"},
-                         items=open_store(study).items())  # fmt: skip
+    build_report(df, tmp_path / "report", {"study": "reduced setting 2"},
+                 items=open_store(study).items(), primary=study.spec.study.primary)  # fmt: skip
     tests = pd.read_csv(tmp_path / "report" / "tables" / "hypothesis.csv")
-    row = tests[tests["difficulty"] == "majority_minority"]
+    row = tests[tests["difficulty"] == "language_probe"]
     assert len(row) == 1, tests
     row = row.iloc[0]
-    assert row["test"].startswith("two-level") and row["unit"] == "seed"
-    # one unit per seed (a seed whose tiny dense model scores 0 has no normalized score)
-    assert math.isfinite(row["p_value"]) and 2 <= row["n_units"] <= len(data["study"]["seeds"])
-    assert row["easier"] == "majority (en)" and row["harder"] == "minority (ja)"
-    assert "not testable" not in str(row["verdict"]).lower()
-    assert "majority_minority" in (tmp_path / "report" / "report.md").read_text()
-    assert Path(paths["verdict"]).is_file()
+    assert row["unit"] == "item" and row["n_units"] == 3
+    assert math.isfinite(row["p_value"])
 
 
 def test_a_zero_shot_level_under_a_fine_tuning_regime_is_refused(tmp_path):
