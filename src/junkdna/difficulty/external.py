@@ -23,6 +23,9 @@ class ExternalInformation(Difficulty):
     task with ``question`` and ``evidence`` fields (tasks/qa.py); the task's text becomes one
     ``prompt`` field. ``questions`` keeps a fixed sample of that many validation questions (the
     same in both modes and for every run seed), for sweeps that cannot afford all of them.
+    ``pool = "held-out"`` scores the task's training and test questions instead of its validation
+    questions (evaluation only: nothing is fine-tuned on them), so a confirmatory study can use
+    questions that no earlier study on the validation split has scored.
     """
 
     name: ClassVar[str] = "external_information"
@@ -34,6 +37,9 @@ class ExternalInformation(Difficulty):
     mode: str = "open-book"
     evidence_words: int = 128
     questions: int | None = None
+    pool: str = "validation"
+
+    POOLS: ClassVar[tuple[str, ...]] = ("validation", "held-out")
 
     def __post_init__(self):
         from junkdna.tasks.qa import PROMPTS
@@ -48,6 +54,23 @@ class ExternalInformation(Difficulty):
             raise JunkDNAError(
                 f"external_information: questions must be >= 1, got {self.questions}"
             )
+        if self.pool not in self.POOLS:
+            raise JunkDNAError(
+                f"external_information: pool must be one of {', '.join(self.POOLS)}, "
+                f"got {self.pool!r}"
+            )
+
+    def params(self) -> dict:
+        # The default pool is left out, so the run ids of studies written before it stay.
+        out = super().params()
+        if out.get("pool") == "validation":
+            del out["pool"]
+        return out
+
+    def fits_regime(self, finetunes: bool) -> str | None:
+        if finetunes and self.pool != "validation":
+            return f"pool {self.pool!r} scores the training questions: run it under regime 'none'"
+        return None
 
     def measure(self, facts: RunFacts = NO_FACTS) -> float | None:
         return self.BOOK.get(self.mode)
@@ -71,12 +94,22 @@ class ExternalInformation(Difficulty):
             return ds.add_column(PROMPT, texts)
 
         validation = task.validation
+        if self.pool == "held-out":
+            from datasets import concatenate_datasets
+
+            parts = [ds for ds in (task.train, task.test) if ds is not None and len(ds)]
+            if not parts:
+                raise JunkDNAError(
+                    f"external_information: task {task.name!r} has no training or test "
+                    "questions for pool 'held-out'"
+                )
+            validation = concatenate_datasets(parts)
         if self.questions is not None and self.questions < len(validation):
             import numpy as np
 
             pick = np.random.default_rng(QA_SAMPLE_SEED).permutation(len(validation))
             validation = validation.select(sorted(pick[: self.questions].tolist()))
-        info = {"external_information": {"questions": len(validation)}}
+        info = {"external_information": {"questions": len(validation), "pool": self.pool}}
         return self.record(
             task,
             seed,

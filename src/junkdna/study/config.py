@@ -150,12 +150,67 @@ class Atlas(_Strict):
     seed: int = 0  # the examples' sample and the task head's initialisation
 
 
+# What a claim of a replication is tested by (``analysis.replication``): the two-level test of a
+# difficulty setting, a section-5 regime comparison, the loss-barrier test over seeds, or nothing
+# (a claim the study cannot test, with the reason in ``why``).
+CLAIM_TESTS = ("difficulty", "regimes", "lmc", "none")
+
+
+class ClaimPower(_Strict):
+    pilot_sd: float | None = Field(None, gt=0)  # the sd of one unit's value the pilot measured
+    source: str = ""  # which pilot, on which data (never the data the test uses)
+
+
+class Claim(_Strict):
+    """``[[claim]]``: one claim of the paper and the test that answers it, declared before any
+    data (``junkdna report`` writes the replication table when a study has claims)."""
+
+    id: str = Field(pattern=r"^[\w.-]+$")
+    claim: str  # the paper's claim in one sentence
+    where: str  # section and figure of the paper
+    test: str  # one of CLAIM_TESTS
+    experiments: list[str] = []  # the study's experiments whose runs it reads
+    select: dict[str, Any] = {}  # keys naming one test (difficulty, regime, level, comparison...)
+    delta: float | None = Field(None, gt=0)  # the effect (easier - harder) a replication must find
+    unit: str = "seed"  # seed, item or task
+    n: int | None = Field(None, ge=1)  # the units the design declares
+    power: ClaimPower = ClaimPower()
+    why: str = ""  # for test = "none": why the study cannot test it, what would
+    figure: str = ""  # the paper's figure this row's small figure is drawn after
+
+
 class StudyFile(_Strict):
     study: StudyInfo
     recipe: dict[str, Any] = {}
     resources: Resources = Resources()
     experiment: list[Experiment] = Field(min_length=1)
     atlas: Atlas | None = None
+    claim: list[Claim] = []
+
+    @model_validator(mode="after")
+    def _claims(self):
+        names = [e.name for e in self.experiment]
+        seen = set()
+        for c in self.claim:
+            if c.id in seen:
+                raise ValueError(f"claim {c.id!r} is declared twice")
+            seen.add(c.id)
+            if c.test not in CLAIM_TESTS:
+                raise ValueError(
+                    f"claim {c.id!r}: test {c.test!r} is not one of {', '.join(CLAIM_TESTS)}"
+                )
+            for e in c.experiments:
+                if e not in names:
+                    raise ValueError(
+                        f"claim {c.id!r}: no experiment {e!r}; the study has {', '.join(names)}"
+                    )
+            if c.test != "none" and (c.delta is None or c.n is None or not c.experiments):
+                raise ValueError(
+                    f"claim {c.id!r}: a tested claim declares delta, n and its experiments"
+                )
+            if c.test == "none" and not c.why:
+                raise ValueError(f"claim {c.id!r}: an untested claim says why in 'why'")
+        return self
 
 
 class Study:
