@@ -18,7 +18,7 @@ SHELL := /bin/bash
 QUIET := { grep -v "^WARNING: Location" || true; }
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: setup browser demo test lint format bench clean
+.PHONY: setup browser demo replicate test lint format bench clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,15 @@ browser:
 	else \
 		echo "note: no chromium and no root apt-get to install it: $(CHROMIUM_NOTE)"; \
 	fi
+
+# The replication: every claim of the paper on the offline models (studies/replication.toml), one
+# row per claim in <output>/report/replication.{md,html,json}. Resumable: a second run reuses
+# every finished run and interpolated pair.
+REPLICATION ?= studies/replication.toml
+replicate: setup
+	$(VENV)/bin/junkdna run $(REPLICATION) --workers $(DEMO_WORKERS)
+	$(VENV)/bin/junkdna lmc $(REPLICATION)
+	$(VENV)/bin/junkdna report $(REPLICATION)
 
 test: setup browser
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -55,6 +55,9 @@ class Source:
     lmc_tests: Any = None
     items: dict = field(default_factory=dict)
     sections: list = field(default_factory=list)  # more report sections (a study's atlas)
+    claims: list = field(default_factory=list)  # a replication's [[claim]] tables
+    lmc_curves: Any = None  # one row per (pair, alpha), for the replication's Figure 10
+    lmc_records: Any = None  # one row per interpolated pair, for the replication's barrier test
 
 
 def run(args) -> int:
@@ -87,7 +90,34 @@ def run(args) -> int:
     if args.json is not None:
         print(f"json: {args.json}")
     print(Path(paths["verdict"]).read_text().strip())
+    if src.claims:
+        _replication(src, args)
     return 0
+
+
+def _replication(src: Source, args) -> None:
+    """The replication table of a study with ``[[claim]]`` tables (``analysis.replication``)."""
+    from junkdna.analysis.pipeline import analyze
+    from junkdna.analysis.replication import (
+        claim_figure,
+        claim_table,
+        summary_line,
+        write_replication,
+    )
+    from junkdna.provenance import versions
+
+    a = analyze(src.results, epsilon=args.epsilon, quantity=args.normalize,
+                primary=src.primary, items=src.items)  # fmt: skip
+    table = claim_table(src.claims, a.results, a, src.lmc_records)
+    pngs = {}
+    for claim in src.claims:
+        png = claim_figure(claim, a, src.lmc_curves)
+        if png is not None:
+            pngs[claim.id] = png
+    title = src.title.replace("junkdna report", "junkdna replication")
+    paths = write_replication(table, pngs, src.out, title, {**src.provenance, **versions()})
+    print(f"replication: {paths['html']}")
+    print(summary_line(table))
 
 
 def _read_table(path: Path, what: str):
@@ -152,7 +182,33 @@ def _from_study(path: Path, args) -> Source:
         lmc_tests=_lmc_tests(study, plan, df, run_ids),
         items=store.items(set(df["run_id"])),
         sections=_study_sections(study),
+        claims=list(study.spec.claim),
+        lmc_curves=_lmc_curves(study, plan, run_ids) if study.spec.claim else None,
+        lmc_records=_lmc_records(study, plan, run_ids) if study.spec.claim else None,
     )
+
+
+def _lmc_records(study, plan, run_ids):
+    from junkdna.study.lmc import load_study_lmc_records
+
+    return load_study_lmc_records(study.output, run_ids, specs=plan.by_id())
+
+
+def _lmc_curves(study, plan, run_ids):
+    """One row per (pair, alpha): level, regime, seed, alpha, loss, from ``<output>/lmc``."""
+    import pandas as pd
+
+    from junkdna.study.lmc import load_study_lmc, load_study_lmc_records
+
+    records = load_study_lmc_records(study.output, run_ids, specs=plan.by_id())
+    curves = load_study_lmc(study.output, run_ids)
+    rows = []
+    for r in records.itertuples():
+        res = curves.get(str(r.pair))
+        for a, loss in zip(res.alphas, res.losses, strict=True) if res is not None else ():
+            rows.append({"level": r.level, "regime": r.regime, "seed": r.seed,
+                         "alpha": float(a), "loss": float(loss)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["level", "regime", "seed", "alpha", "loss"])
 
 
 def _study_sections(study) -> list:
