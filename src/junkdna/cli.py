@@ -13,8 +13,8 @@ import importlib
 import logging
 import sys
 
-from junkdna import __version__
 from junkdna.errors import JunkDNAError, UsageError, one_line, os_error
+from junkdna.version import __version__
 
 # Modules in junkdna.commands, each adding one command (its name is the module's command name).
 COMMANDS = [

@@ -137,19 +137,15 @@ def run(args) -> int:
         runtime,
         zero_shot_line,
     )
+    from junkdna.evaluate.perplexity import check_seqlen, default_seqlen, token_stream
+    from junkdna.evaluate.readings import PeakMemory
+    from junkdna.evaluate.texts import load_eval_text
+    from junkdna.evaluate.zeroshot import encode_items
     from junkdna.heads.batching import pad_id
     from junkdna.memory import Releaser
     from junkdna.models import load_tokenizer
     from junkdna.paths import check_writable_folder, staged_folder
     from junkdna.provenance import versions
-    from junkdna.pruning.yardstick import (
-        PeakMemory,
-        check_seqlen,
-        default_seqlen,
-        load_eval_text,
-        token_stream,
-    )
-    from junkdna.pruning.zeroshot_scoring import encode_items
     from junkdna.study.config import Calibration
     from junkdna.tasks.zeroshot import zero_shot_items
 
