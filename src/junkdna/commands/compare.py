@@ -29,6 +29,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--dataset, zero-shot accuracy on --zeroshot, time to prune and peak memory. Writes "
         "DIR/table.md, table.csv, comparison.png (and .svg) and results.json, all or nothing.",
         conflict_handler="resolve",  # --methods/--structure/--scope/--seqlen replace prune's
+        examples=[
+            "junkdna compare smollm2-135m --methods magnitude,wanda --sparsity 0.5 --nsamples 16 --windows 4 --zeroshot-limit 20 --out out/cmp",
+        ],
     )
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias (smollm2-135m)")
     g = p.add_argument_group("pruning")

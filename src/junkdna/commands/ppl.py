@@ -24,6 +24,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "tokens (full windows only, as the Wanda and SparseGPT code), dense, with masks from "
         "--masks DIR, or pruned here in memory with the pruning flags of `junkdna prune`.",
         conflict_handler="resolve",  # our --seqlen replaces the calibration-only one
+        examples=[
+            "junkdna ppl smollm2-135m --windows 4",
+            "junkdna ppl smollm2-135m --method wanda --sparsity 0.5 --nsamples 16 --windows 4 --zeroshot squad_val_mc --zeroshot-limit 20",
+        ],
     )
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias (smollm2-135m)")
     p.add_argument("--masks", type=Path, default=None, help="folder with masks.safetensors")
