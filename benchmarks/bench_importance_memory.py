@@ -61,10 +61,10 @@ def child(args) -> dict:
     """One configuration in this (fresh) process; returns what it measured."""
     import torch
 
+    from junkdna.evaluate.readings import reset_cpu_peak
     from junkdna.memory import Releaser
     from junkdna.models import load_tokenizer, parameters_by_name, prunable_weights
     from junkdna.pruning.importance import task_importance
-    from junkdna.pruning.yardstick import reset_cpu_peak
     from junkdna.study.run import load_model_for
     from junkdna.tasks.registry import load_task
 

@@ -42,9 +42,10 @@ def child(args) -> dict:
     import torch
 
     from junkdna.commands.prune import prune_from_args
+    from junkdna.evaluate.perplexity import perplexity
+    from junkdna.evaluate.readings import reset_cpu_peak
     from junkdna.memory import Releaser
     from junkdna.models import load_model, load_tokenizer
-    from junkdna.pruning.yardstick import perplexity, reset_cpu_peak
 
     torch.set_num_threads(args.threads)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.precision]

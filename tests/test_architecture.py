@@ -19,17 +19,17 @@ PACKAGE = "junkdna"
 # One-way flow, top to bottom: a module may import its own layer or any layer below. The first
 # component of a module's name below ``junkdna`` decides its layer.
 LAYERS: list[tuple[str, ...]] = [
-    ("__main__", "cli", "commands"),
+    ("__init__", "__main__", "cli", "commands"),  # the package reaches prune, MaskSet, load_model
     ("atlas",),
     ("analysis",),
     ("study",),
-    ("transfer", "pruning"),
+    ("transfer", "pruning", "evaluate"),
     ("difficulty",),
     ("tasks", "data"),
     ("models", "masks"),
     ("heads",),
     ("recipe",),
-    ("registry", "errors", "paths", "memory", "provenance", "__init__"),
+    ("registry", "errors", "paths", "memory", "provenance", "version"),
 ]
 
 

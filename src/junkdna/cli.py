@@ -13,8 +13,8 @@ import importlib
 import logging
 import sys
 
-from junkdna import __version__
 from junkdna.errors import JunkDNAError, UsageError, one_line, os_error
+from junkdna.version import __version__
 
 # Modules in junkdna.commands, each adding one command (its name is the module's command name).
 COMMANDS = [
@@ -36,7 +36,22 @@ COMMANDS = [
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad command line is a UsageError (one line, exit 2) rather than the usage
-    block and SystemExit; subcommand parsers inherit this class."""
+    block and SystemExit; subcommand parsers inherit this class.
+
+    ``examples``: command lines that run as written on the offline default; ``--help`` ends with
+    them, one per line, under "Examples:" (``tests/test_help_examples.py`` parses and runs them).
+    """
+
+    def __init__(self, *args, examples: list[str] | tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.examples = list(examples)
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if not self.examples:
+            return text
+        lines = "".join(f"  {e}\n" for e in self.examples)
+        return f"{text.rstrip()}\n\nExamples:\n{lines}"
 
     def error(self, message: str):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
@@ -49,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="junkdna",
         description="Which pre-trained weights matter for which tasks: prune, transfer, report.",
+        examples=["junkdna tasks", "junkdna plan studies/quickstart.toml"],
     )
     parser.add_argument("--version", action="version", version=f"junkdna {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

@@ -34,7 +34,7 @@ def versions() -> dict[str, str | None]:
     import torch
     import transformers
 
-    from junkdna import __version__
+    from junkdna.version import __version__
 
     return {
         "junkdna": __version__,

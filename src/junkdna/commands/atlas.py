@@ -17,6 +17,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "layer and module type, the share of its important weights among the globally smallest "
         "magnitudes, the overlaps between tasks and with the magnitude mask, heat maps, and the "
         "rank test across tasks when difficulties are given.",
+        examples=[
+            "junkdna atlas minilm --tasks sst2_val,mrpc_val --sparsity 0.5 --train-examples 32 --out out/atlas",
+        ],
     )
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias (minilm, ...)")
     p.add_argument("--tasks", required=True, help="comma-separated registered task names")

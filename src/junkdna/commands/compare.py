@@ -29,6 +29,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--dataset, zero-shot accuracy on --zeroshot, time to prune and peak memory. Writes "
         "DIR/table.md, table.csv, comparison.png (and .svg) and results.json, all or nothing.",
         conflict_handler="resolve",  # --methods/--structure/--scope/--seqlen replace prune's
+        examples=[
+            "junkdna compare smollm2-135m --methods magnitude,wanda --sparsity 0.5 --nsamples 16 --windows 4 --zeroshot-limit 20 --out out/cmp",
+        ],
     )
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias (smollm2-135m)")
     g = p.add_argument_group("pruning")
@@ -137,19 +140,15 @@ def run(args) -> int:
         runtime,
         zero_shot_line,
     )
+    from junkdna.evaluate.perplexity import check_seqlen, default_seqlen, token_stream
+    from junkdna.evaluate.readings import PeakMemory
+    from junkdna.evaluate.texts import load_eval_text
+    from junkdna.evaluate.zeroshot import encode_items
     from junkdna.heads.batching import pad_id
     from junkdna.memory import Releaser
     from junkdna.models import load_tokenizer
     from junkdna.paths import check_writable_folder, staged_folder
     from junkdna.provenance import versions
-    from junkdna.pruning.yardstick import (
-        PeakMemory,
-        check_seqlen,
-        default_seqlen,
-        load_eval_text,
-        token_stream,
-    )
-    from junkdna.pruning.zeroshot_scoring import encode_items
     from junkdna.study.config import Calibration
     from junkdna.tasks.zeroshot import zero_shot_items
 

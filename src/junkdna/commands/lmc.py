@@ -23,7 +23,12 @@ DESCRIPTION = (
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
-        "lmc", help="linear mode connectivity: sparse vs dense fine-tuned", description=DESCRIPTION
+        "lmc",
+        help="linear mode connectivity: sparse vs dense fine-tuned",
+        description=DESCRIPTION,
+        examples=[
+            "junkdna lmc --model minilm --task sst2_val --a out/ft --b out/dense --steps 3 --max-examples 64 --out out/lmc",
+        ],
     )
     p.add_argument("study", nargs="?", default=None, help="study file (.toml): study mode")
     p.add_argument("--model", help="pair mode: the model both were fine-tuned from")

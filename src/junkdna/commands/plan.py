@@ -14,6 +14,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "cost estimate uses measured run times from the study's database, when it has some; "
         "for runs on a GPU or of a model in the cost table (src/junkdna/study/cost_table.py) it also "
         "prints an estimated GPU time on one A100-class GPU (an estimate, not a measurement).",
+        examples=[
+            "junkdna plan studies/quickstart.toml",
+            "junkdna plan studies/quickstart.toml --list",
+        ],
     )
     p.add_argument("study", help="study file (.toml)")
     p.add_argument("--list", action="store_true", help="list every run")

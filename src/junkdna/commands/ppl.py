@@ -1,6 +1,6 @@
 """`junkdna ppl MODEL [--masks DIR | --method M --sparsity S --structure N:M] [--dataset D]
 [--json PATH]`: perplexity (and optionally zero-shot accuracy) of a dense or pruned causal LM the
-way pruning papers report it (``junkdna.pruning.yardstick``; docs/yardstick.md)."""
+way pruning papers report it (``junkdna.evaluate``; docs/yardstick.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "tokens (full windows only, as the Wanda and SparseGPT code), dense, with masks from "
         "--masks DIR, or pruned here in memory with the pruning flags of `junkdna prune`.",
         conflict_handler="resolve",  # our --seqlen replaces the calibration-only one
+        examples=[
+            "junkdna ppl smollm2-135m --windows 4",
+            "junkdna ppl smollm2-135m --method wanda --sparsity 0.5 --nsamples 16 --windows 4 --zeroshot squad_val_mc --zeroshot-limit 20",
+        ],
     )
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias (smollm2-135m)")
     p.add_argument("--masks", type=Path, default=None, help="folder with masks.safetensors")
@@ -37,7 +41,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def add_eval_arguments(p: argparse.ArgumentParser, zeroshot: str) -> None:
     """Shared with `junkdna compare`: evaluation text, windows, zero-shot tasks, device."""
     from junkdna.data.texts import DEFAULT_HELD_OUT
-    from junkdna.pruning.yardstick import MAX_DEFAULT_SEQLEN
+    from junkdna.evaluate.perplexity import MAX_DEFAULT_SEQLEN
     from junkdna.tasks.zeroshot import OFFLINE_DEFAULT
 
     g = p.add_argument_group("evaluation")
@@ -95,7 +99,8 @@ def positive(value, what: str) -> None:
 
 def check_eval_args(args) -> list[str]:
     """Fail fast (before any model loads); returns the zero-shot task names."""
-    from junkdna.pruning.yardstick import check_dataset, check_seqlen
+    from junkdna.evaluate.perplexity import check_seqlen
+    from junkdna.evaluate.texts import check_dataset
     from junkdna.tasks.zeroshot import check_zero_shot
 
     if args.seqlen is not None:
@@ -206,8 +211,9 @@ def apply_masks(model, folder: Path) -> dict[str, Any]:
 
 def measure(model, stream, seqlen: int, args, zero_shot, device, pad_id, desc: str) -> dict:
     """Perplexity over the token stream, then each zero-shot task, on ``device``."""
-    from junkdna.pruning.yardstick import perplexity, prunable_sparsity
-    from junkdna.pruning.zeroshot_scoring import score_items
+    from junkdna.evaluate.perplexity import perplexity
+    from junkdna.evaluate.readings import prunable_sparsity
+    from junkdna.evaluate.zeroshot import score_items
 
     model.to(device)
     out: dict[str, Any] = prunable_sparsity(model)
@@ -245,20 +251,16 @@ def check_json_path(path: Path | None) -> None:
 
 def run(args) -> int:
     from junkdna.errors import JunkDNAError
+    from junkdna.evaluate.perplexity import check_seqlen, default_seqlen, token_stream
+    from junkdna.evaluate.readings import PeakMemory
+    from junkdna.evaluate.texts import load_eval_text
+    from junkdna.evaluate.zeroshot import encode_items
     from junkdna.heads.batching import pad_id
     from junkdna.masks import MaskSet
     from junkdna.models import load_tokenizer
     from junkdna.paths import atomic_write_text
     from junkdna.provenance import versions
     from junkdna.pruning import METHODS, resolve_rule
-    from junkdna.pruning.yardstick import (
-        PeakMemory,
-        check_seqlen,
-        default_seqlen,
-        load_eval_text,
-        token_stream,
-    )
-    from junkdna.pruning.zeroshot_scoring import encode_items
     from junkdna.tasks.zeroshot import zero_shot_items
 
     tasks = check_eval_args(args)

@@ -15,6 +15,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="prune a model one-shot and write its masks",
         description="Prune MODEL (hub id, local folder, or offline alias: minilm, smollm2-135m) "
         "and write DIR/masks.safetensors and DIR/report.json.",
+        examples=[
+            "junkdna prune smollm2-135m --method wanda --sparsity 0.5 --nsamples 16 --out out/w50",
+            "junkdna prune minilm --method magnitude --structure 2:4 --out out/m24",
+        ],
     )
     add_pruning_arguments(p)
     p.add_argument("model", help="hub id, local folder, .gguf file, or alias")

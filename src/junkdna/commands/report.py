@@ -17,6 +17,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="write the study's HTML/Markdown report and print its verdict",
         description="Analyze a study's finished runs, or any results table in the columns that "
         "`junkdna export` writes (a .csv or .parquet file), and write the report.",
+        examples=[
+            "junkdna report studies/quickstart.toml",
+            "junkdna report out/quickstart.csv --out out/report",
+        ],
     )
     p.add_argument("study", help="study file (.toml), or a results table (.csv / .parquet)")
     p.add_argument("--out", type=Path, default=None,

@@ -12,6 +12,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Run every run of STUDY that is not finished yet. Safe to interrupt and to "
         "start again (finished runs are kept once, interrupted ones are redone) and to start "
         "twice at once (runs are claimed, never run twice).",
+        examples=[
+            "junkdna run studies/quickstart.toml --workers 2",
+        ],
     )
     p.add_argument("study", help="study file (.toml)")
     p.add_argument("--workers", type=int, default=None, help="parallel runs (local default 1)")

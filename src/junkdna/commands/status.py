@@ -6,7 +6,11 @@ import argparse
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("status", help="how far a study is: done, running, failed, pending")
+    p = sub.add_parser(
+        "status",
+        help="how far a study is: done, running, failed, pending",
+        examples=["junkdna status studies/quickstart.toml"],
+    )
     p.add_argument("study", help="study file (.toml)")
     return p
 

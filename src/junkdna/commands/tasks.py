@@ -13,8 +13,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "`junkdna ppl/compare --zeroshot` score it; '-': not scored zero-shot), where the data "
         "come from (offline: a pinned source fetched on first use; optional: a source you "
         "provide; hub) and, for prepared offline tasks, the train/validation/test sizes.",
-        epilog="examples:\n  junkdna tasks\n  junkdna tasks --baselines",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=["junkdna tasks", "junkdna tasks --baselines"],
     )
     p.add_argument(
         "--baselines",

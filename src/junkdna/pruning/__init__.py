@@ -13,7 +13,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from junkdna import __version__
 from junkdna.errors import JunkDNAError
 from junkdna.masks import MaskSet
 from junkdna.models import Prunable, model_id, parameters_by_name, prunable_weights
@@ -29,6 +28,7 @@ from junkdna.pruning.select import (
     check_sparsity,
     select_smallest,
 )
+from junkdna.version import __version__
 
 __all__ = ["prune", "prune_calibrated", "METHODS", "MaskRule", "Structure", "methods"]
 

@@ -198,7 +198,7 @@ class Store:
             raise sqlite3.DatabaseError(f"integrity check failed: {bad}")
         row = self.db.execute("SELECT version, junkdna FROM schema").fetchone()
         if row is None or row[0] != SCHEMA_VERSION:
-            from junkdna import __version__
+            from junkdna.version import __version__
 
             version, by = (None, None) if row is None else row
             newer = isinstance(version, int) and version > SCHEMA_VERSION
@@ -214,7 +214,7 @@ class Store:
             self.db.execute(_ITEMS)
 
     def _create(self) -> None:
-        from junkdna import __version__
+        from junkdna.version import __version__
 
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("BEGIN IMMEDIATE")
