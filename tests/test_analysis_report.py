@@ -11,14 +11,10 @@ import pytest
 from junkdna.analysis import plots
 from junkdna.analysis.normalize import validate_results
 from junkdna.analysis.pipeline import analyze
-from junkdna.analysis.report import (
-    TEST_TABLE_COLUMNS,
-    build_report,
-    short_verdict,
-    table_of_tests,
-)
+from junkdna.analysis.report import build_report
 from junkdna.analysis.synthetic import synthetic_results
 from junkdna.analysis.tables import difficulty_table, to_markdown
+from junkdna.analysis.verdict_table import TEST_TABLE_COLUMNS, short_verdict, table_of_tests
 from junkdna.transfer.lmc import LMCResult
 
 

@@ -23,30 +23,21 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from junkdna.analysis.words import (
+    is_nm,
+    method_words,
+    nm_keep,
+    pruning_words,
+    regime_words,
+    setting_words,
+)
 from junkdna.paths import atomic_path
 
-NM = re.compile(r"^(\d+):(\d+)$")
 PANEL = (4.0, 3.2)  # inches per subplot
 SMALL_PANEL = (2.4, 3.2)  # a panel that holds one point
 MAX_COLUMNS = 3  # panels per row: a 1200 px page shows 3 at full size
 BAND = "shaded: 95% t-interval over seeds (none with one seed)"
 STYLES = ("-", "--", ":", "-.")
-
-SETTINGS = {
-    "data_adequacy": "data adequacy",
-    "majority_minority": "majority vs minority domain",
-    "external_information": "open vs closed book",
-    "human_model_gap": "human-model gap across tasks",
-    "dense_headroom": "dense headroom across tasks",
-}
-METHODS = {"magnitude": "magnitude pruning", "wanda": "Wanda", "sparsegpt": "SparseGPT"}
-REGIMES = {
-    "dense": "dense transfer",
-    "sparse": "sparse transfer",
-    "frozen": "dense transfer with freezing",
-    "sparse-to-dense": "sparse-to-dense transfer",
-    "none": "no fine-tuning",
-}
 
 # An order of levels: {(model, difficulty, task, level): difficulty measure}, larger = harder.
 Order = Mapping[tuple, float]
@@ -60,26 +51,6 @@ class Plot(NamedTuple):
 
 def slug(*parts: object) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", "_".join(map(str, parts))).strip("-").lower()
-
-
-def is_nm(structure: str) -> bool:
-    return bool(NM.match(str(structure)))
-
-
-def setting_words(name: object) -> str:
-    return SETTINGS.get(str(name), str(name).replace("_", " "))
-
-
-def regime_words(name: object) -> str:
-    return REGIMES.get(str(name), f"{name} regime")
-
-
-def pruning_words(method: object, structure: object, scope: object = None) -> str:
-    """Words for a pruning configuration: "magnitude pruning, global unstructured"."""
-    shape = f"{structure} semi-structured" if is_nm(structure) else str(structure)
-    if scope is not None and scope == scope and str(scope) not in ("", "none", "None"):
-        shape = f"{scope} {shape}" if str(scope) != "layer" else f"layer-wise {shape}"
-    return f"{METHODS.get(str(method), str(method))}, {shape}"
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -244,12 +215,6 @@ def regime_figures(summary: pd.DataFrame, order: Order | None = None) -> dict[st
     return plots
 
 
-def nm_keep(structure: str) -> tuple[int, int]:
-    """(N, M) of an "N:M" structure: N weights kept of every M."""
-    n, m = map(int, NM.match(str(structure)).groups())
-    return n, m
-
-
 def _nm_points(ax, pts: pd.DataFrame, label: str) -> None:
     """Points at x = N with CI error bars; joined by a line only where there are two or more."""
     pts = pts.assign(n=[nm_keep(s)[0] for s in pts["structure"]]).sort_values("n")
@@ -276,7 +241,7 @@ def nm_figures(
         k = dict(zip(keys, key, strict=True))
         patterns = sorted(set(grp["structure"]), key=nm_keep)
         lone = len(patterns) == 1
-        method = METHODS.get(str(k["method"]), str(k["method"]))
+        method = method_words(k["method"])
         what = f"{method}, N:M with M = {k['m']}, {regime_words(k.get('regime'))}"
         tasks = sorted(grp["task"].unique())
         title = _title(k["model"], k["difficulty"], what)

@@ -13,18 +13,16 @@ achievable sparsity, Table 1, linear mode connectivity, provenance, run counts, 
 the runs without a reference. Nothing is wider than the page: every table wraps to it (long
 tokens break, headers after an underscore, numbers stay whole), checked in a browser by
 tests/test_report_browser.py.
+
+This module assembles (analysis -> sections of blocks -> files); the blocks and their HTML and
+Markdown rendering are ``analysis.report_blocks``, every test as a row in words is
+``analysis.verdict_table``.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
-import math
-import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,41 +30,33 @@ import pandas as pd
 
 from junkdna.analysis import plots
 from junkdna.analysis.pipeline import Analysis, analyze
-from junkdna.analysis.plots import Plot, pruning_words, regime_words, setting_words
+from junkdna.analysis.plots import Plot
+from junkdna.analysis.report_blocks import (
+    Block,
+    Heading,
+    Image,
+    Table,
+    Text,
+    html_page,
+    make_readable,
+    markdown_page,
+    write_csvs,
+    write_text,
+)
 from junkdna.analysis.tables import (
     POINT,
     below_counts,
     difficulty_table,
     flagged,
     interval_text,
-    to_html,
-    to_markdown,
 )
-from junkdna.analysis.verdict import TARGETS
-from junkdna.paths import atomic_path, atomic_write_text
+from junkdna.analysis.verdict_table import DASH, table_of_tests
+from junkdna.analysis.words import pruning_words, regime_words, setting_words
+from junkdna.paths import atomic_write_text
 
 if TYPE_CHECKING:  # lmc imports torch; the report does not need it
     from junkdna.transfer.lmc import LMCResult
 
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222;
-line-height:1.4;overflow-wrap:anywhere}
-h1,h2,h3{line-height:1.2} h3{font-size:1.05em;margin-top:1.5em}
-.scroll{max-width:100%;overflow-x:auto;margin:.5em 0 1.5em}
-table{border-collapse:collapse;font-size:.85em;max-width:100%}
-td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;
-overflow-wrap:break-word}
-td.num{white-space:nowrap} td.long{overflow-wrap:anywhere}
-th{background:#f0f0f0}
-.tests table{width:100%} .tests td:last-child{min-width:16em}
-.tests td:nth-child(n+5):nth-child(-n+9):not(:last-child){white-space:nowrap}
-.note{font-size:.85em;color:#555}
-.figures{display:flex;flex-wrap:wrap;gap:1em 2em;align-items:flex-start;margin:1em 0 2em}
-figure{margin:0;max-width:100%} img{max-width:100%;height:auto}
-figcaption{font-size:.85em;color:#444}
-"""
-DASH = "\u2014"  # what an undefined value shows
-MIN_FIGURE_PX = 360  # the narrowest figure box (a small figure's caption needs the room)
 ACHIEVABLE_VIEW = ["model", "task", "setting", "level", "pruning", "regime",
                    "achievable sparsity [95% CI]", "normalized AUC [95% CI]", "seeds",
                    "sparsities"]  # fmt: skip
@@ -104,171 +94,11 @@ EXPLORATORY_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class Heading:
-    text: str
-    level: int = 2
-
-
-@dataclass(frozen=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True)
-class Table:
-    df: pd.DataFrame
-    css: str = ""
-
-
-@dataclass(frozen=True)
-class Image:
-    stem: str
-    plot: Plot
-
-
-Block = Heading | Text | Table | Image
-
-
-@dataclass
-class Section:
-    """More of the report from outside ``analysis``: blocks (placed after the exploratory tests),
-    figures ({stem: Plot}, saved with the others), tables ({name: frame} under tables/) and keys
-    added to the JSON summary."""
-
-    blocks: list
-    figures: dict = field(default_factory=dict)
-    csvs: dict = field(default_factory=dict)
-    json: dict = field(default_factory=dict)
-
-
 def _cols(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df[[c for c in cols if c in df.columns]]
 
 
-def _finite(value) -> bool:
-    try:
-        return value is not None and math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _num(value, spec: str = ".3g") -> str:
-    return format(float(value), spec) if _finite(value) else DASH
-
-
-def _given(value) -> bool:
-    return value is not None and value == value and str(value) != ""
-
-
 # ---------------------------------------------------------------- test tables
-
-
-def _comparison(r: Mapping) -> str:
-    if _given(r.get("comparison")):
-        where = [f"{k} {r[k]}" for k in ("task", "level") if _given(r.get(k))]
-        return "; ".join([str(r["comparison"]), ", ".join(where)] if where else [r["comparison"]])
-    if _given(r.get("easier")) and _given(r.get("harder")):
-        easier, harder = str(r["easier"]), str(r["harder"])
-        word = "" if " [" in easier + harder else "level "
-        quantity = f" ({r['quantity']})" if _given(r.get("quantity")) else ""
-        return f"easier {word}{easier} minus harder {word}{harder}{quantity}"
-    target = TARGETS.get(str(r.get("target")), str(r.get("target", "the target")))
-    n = f", {int(r['n'])} curves" if _finite(r.get("n")) else ""
-    return f"difficulty vs {target}{n}"
-
-
-def _signed(x: float) -> str:
-    """+0.150; a tiny value (a loss barrier) keeps its digits: +1.49e-08."""
-    return f"{x:+.3f}" if x == 0 or abs(x) >= 1e-3 else f"{x:+.3g}"
-
-
-def _effect(r: Mapping) -> str:
-    for key in ("mean_diff", "estimate"):
-        if _finite(r.get(key)):
-            ci = ""
-            if _finite(r.get("ci_low")) and _finite(r.get("ci_high")):
-                ci = f" [{_signed(r['ci_low'])}, {_signed(r['ci_high'])}]"
-            return f"{_signed(r[key])}{ci}"
-    return f"rho {r['rho']:+.2f}" if _finite(r.get("rho")) else DASH
-
-
-def _size(r: Mapping) -> str:
-    if _given(r.get("unit")) and _finite(r.get("n_units")):
-        n = int(r["n_units"])
-        return f"{n} {r['unit']}{'' if n == 1 else 's'}"
-    return f"{int(r['n'])} curves" if _finite(r.get("n")) else DASH
-
-
-def _pruning(r: Mapping) -> str:
-    method, structure = r.get("method"), r.get("structure")
-    if not (_given(method) and _given(structure)):
-        return DASH
-    if ", " in f"{method}{structure}":  # a two-level test pools its configurations
-        text = f"pooled: {method} \u00d7 {structure}"
-    else:
-        text = pruning_words(method, structure, r.get("scope"))
-    return f"{text}, {regime_words(r['regime'])}" if _given(r.get("regime")) else text
-
-
-def _reachable(r: Mapping) -> str:
-    adjusted = r.get("min_p_adjusted")
-    primary = _given(r.get("primary")) and bool(r["primary"])
-    return _num(adjusted if primary and _finite(adjusted) else r.get("min_p"))
-
-
-TEST_TABLE_COLUMNS = ("setting", "model", "pruning", "comparison", "effect [95% CI]", "n", "p",
-                      "adjusted p", "smallest reachable p", "verdict")  # fmt: skip
-
-
-_PREFIX = re.compile(r"^(Primary test( \([^)]*\))?|Exploratory( \([^)]*\))?)\.\s+")
-_NEEDED = re.compile(r"would need about (\d+) (\w+?)s\b")
-
-
-def short_verdict(text: str) -> str:
-    """The finding of a verdict sentence without its context and evidence (the table's other
-    columns hold those): "Supported", "Cannot answer with this design (...); about 6 seeds
-    needed", "Not testable: <why>"."""
-    body = _PREFIX.sub("", str(text).strip())
-    if body.startswith("Not testable"):
-        why = body.split("): ", 1)[1] if "): " in body else body
-        return "Not testable: " + why.split("; caveats:")[0].rstrip(".")
-    head = body.split(" (", 1)[0].rstrip(".")
-    if body.startswith("Cannot answer"):
-        head = "Cannot answer with this design"
-        need = _NEEDED.search(body)
-        if need:
-            head += f"; about {need.group(1)} {need.group(2)}s needed"
-    return head
-
-
-def table_of_tests(tests: pd.DataFrame, short: bool = False) -> pd.DataFrame:
-    """Tests of any kind (``hypothesis``, ``regimes``, LMC) as a table in words: setting, model,
-    pruning, comparison, effect with its interval, n and unit, p, adjusted p, the smallest
-    reachable p and the verdict (``short``: its finding only, ``short_verdict``). Missing columns
-    show as an em dash."""
-    rows = [
-        {
-            "setting": setting_words(r["difficulty"]) if _given(r.get("difficulty")) else DASH,
-            "model": str(r["model"]) if _given(r.get("model")) else DASH,
-            "pruning": _pruning(r),
-            "comparison": _comparison(r),
-            "effect [95% CI]": _effect(r),
-            "n": _size(r),
-            "p": _num(r.get("p_value")),
-            "adjusted p": _num(r.get("p_adjusted")),
-            "smallest reachable p": _reachable(r),
-            "verdict": _verdict_cell(r, short),
-        }
-        for r in tests.to_dict("records")
-    ]
-    return pd.DataFrame(rows, columns=list(TEST_TABLE_COLUMNS))
-
-
-def _verdict_cell(r: Mapping, short: bool) -> str:
-    if not _given(r.get("verdict")):
-        return DASH
-    return short_verdict(r["verdict"]) if short else str(r["verdict"])
 
 
 def _split(tests: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -500,101 +330,6 @@ def _figures(a: Analysis, lmc: Mapping[str, LMCResult] | None) -> dict[str, Plot
     return figs
 
 
-# ---------------------------------------------------------------- rendering
-
-
-def _html_block(block: Block, pngs: Mapping[str, bytes]) -> str:
-    esc = html.escape
-    if isinstance(block, Heading):
-        return f"<h{block.level}>{esc(block.text)}</h{block.level}>"
-    if isinstance(block, Text):
-        return f'<p class="note">{esc(block.text)}</p>'
-    if isinstance(block, Table):
-        css = f"scroll {block.css}".strip()
-        return f'<div class="{css}">{to_html(block.df)}</div>'
-    png = pngs[block.stem]
-    # The figure is as wide as its image (its caption wraps there; a narrow one gets room for
-    # its caption), so that small figures sit side by side.
-    width = max(int.from_bytes(png[16:20], "big"), MIN_FIGURE_PX)  # the PNG header's width
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure id="{esc(block.stem)}" style="width:{width}px">'
-        f'<img alt="{esc(block.plot.title or block.stem)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{esc(block.plot.caption)}</figcaption></figure>"
-    )
-
-
-def _html(title: str, blocks: list[Block], pngs: Mapping[str, bytes]) -> str:
-    esc = html.escape
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-    ]
-    for prev, block in zip([None, *blocks], [*blocks, None], strict=True):
-        if isinstance(prev, Image) and not isinstance(block, Image):
-            out.append("</div>")
-        if isinstance(block, Image) and not isinstance(prev, Image):
-            out.append('<div class="figures">')
-        if block is not None:
-            out.append(_html_block(block, pngs))
-    return "\n".join([*out, "</body></html>"])
-
-
-def _md_block(block: Block) -> str:
-    if isinstance(block, Heading):
-        return f"{'#' * block.level} {block.text}\n"
-    if isinstance(block, Text):
-        return f"{block.text}\n"
-    if isinstance(block, Table):
-        return to_markdown(block.df)
-    caption = block.plot.caption.replace("*", "\\*")
-    return f"![{block.plot.title or block.stem}](figures/{block.stem}.png)\n\n*{caption}*\n"
-
-
-def _markdown(title: str, blocks: list[Block]) -> str:
-    return "\n".join([f"# {title}\n", *(_md_block(b) for b in blocks)])
-
-
-def html_page(title: str, blocks: list[Block], pngs: Mapping[str, bytes]) -> str:
-    """A standalone page of ``blocks`` (figures inlined from ``pngs``: {stem: PNG bytes})."""
-    return _html(title, blocks, pngs)
-
-
-def markdown_page(title: str, blocks: list[Block]) -> str:
-    return _markdown(title, blocks)
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically (a reader never sees half a page)."""
-    _write_text(path, text)
-
-
-def _write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def _readable(paths: Mapping[str, Path]) -> None:
-    # atomic_path's temp files are private (0600); a report is meant to be shared and served.
-    umask = os.umask(0)
-    os.umask(umask)
-    for path in paths.values():
-        path.chmod(0o666 & ~umask)
-
-
-def _write_csvs(out_dir: Path, csvs: Mapping[str, pd.DataFrame]) -> dict[str, Path]:
-    paths = {}
-    for name, df in csvs.items():
-        final = out_dir / "tables" / f"{name}.csv"
-        with atomic_path(final) as tmp:
-            df.to_csv(tmp, index=False)
-        paths[f"tables/{name}.csv"] = final
-    return paths
-
-
 def build_report(
     results: pd.DataFrame,
     out_dir: str | Path,
@@ -648,7 +383,7 @@ def build_report(
         csvs["lmc_tests"] = lmc_tests
     for part in extra:
         csvs |= part.csvs
-    paths |= _write_csvs(out_dir, csvs)
+    paths |= write_csvs(out_dir, csvs)
 
     blocks = [
         *_below_blocks(a),
@@ -662,10 +397,10 @@ def build_report(
         *_tail_blocks(a, provenance),
     ]
     for key, name, text in (
-        ("html", "report.html", _html(title, blocks, pngs)),
-        ("markdown", "report.md", _markdown(title, blocks)),
+        ("html", "report.html", html_page(title, blocks, pngs)),
+        ("markdown", "report.md", markdown_page(title, blocks)),
     ):
-        _write_text(out_dir / name, text)
+        write_text(out_dir / name, text)
         paths[key] = out_dir / name
     atomic_write_text(out_dir / "verdict.txt", a.verdict() + "\n")
     paths["verdict"] = out_dir / "verdict.txt"
@@ -677,5 +412,5 @@ def build_report(
             body |= part.json
         atomic_write_text(Path(json_path), json.dumps(body, indent=2, allow_nan=False))
         paths["json"] = Path(json_path)
-    _readable(paths)
+    make_readable(paths)
     return paths

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from junkdna.analysis.normalize import is_reference
-from junkdna.analysis.plots import is_nm
+from junkdna.analysis.words import is_nm
 from junkdna.difficulty import HumanModelGap, RunFacts
 
 POINT = ["model", "task", "difficulty", "level"]

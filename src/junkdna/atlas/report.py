@@ -87,7 +87,7 @@ def prediction_table(prediction: pd.DataFrame) -> pd.DataFrame:
 
 
 def atlas_blocks(atlas: Atlas, result: dict[str, Any], figures: dict, chosen: dict | None = None):
-    from junkdna.analysis.report import Heading, Image, Table, Text
+    from junkdna.analysis.report_blocks import Heading, Image, Table, Text
 
     c = atlas.counts
     blocks = [
@@ -164,7 +164,7 @@ def write_atlas_page(atlas: Atlas, out_dir: Path, title: str,
     """``report.html`` and ``report.md`` with the atlas section, and its figures, in
     ``out_dir`` (a staged folder); returns the analysis."""
     from junkdna.analysis.plots import save_figure
-    from junkdna.analysis.report import html_page, markdown_page, write_text
+    from junkdna.analysis.report_blocks import html_page, markdown_page, write_text
 
     result = analyze_atlas(atlas, frame)
     figures = atlas_figures(atlas, result["frame"])
@@ -181,7 +181,7 @@ def write_atlas_page(atlas: Atlas, out_dir: Path, title: str,
 def study_section(atlas: Atlas, config: dict[str, Any]):
     """The atlas as a section of a study's report: a callable ``build_report`` gives the
     analysis (whose achievable sparsities and difficulty measures it joins)."""
-    from junkdna.analysis.report import Section
+    from junkdna.analysis.report_blocks import Section
     from junkdna.atlas.study import join_sweep
 
     def section(analysis) -> Section:
