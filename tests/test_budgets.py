@@ -19,11 +19,9 @@ from junkdna.pruning.budgets import (
     block_groups,
     largest_remainder,
     linear_sparsities,
-    outlier_ratio,
-    outlier_ratios,
-    owl_sparsities,
     parse_budget,
 )
+from junkdna.pruning.owl import outlier_ratio, outlier_ratios, owl_sparsities
 from junkdna.pruning.select import MaskRule, n_to_remove, select_row_counts, spread
 
 CALIB = torch.randint(0, 120, (4, 16), generator=torch.Generator().manual_seed(0))
@@ -177,7 +175,10 @@ def test_outlier_ratios_of_a_model_by_hand():
         "layers.0.proj.weight": torch.ones(4),
         "layers.1.proj.weight": torch.tensor([1.0, 1, 1, 33]),
     }
-    assert outlier_ratios(model, pr, norms, 3.0) == {"layers.0": 0.0, "layers.1": 0.25}
+    assert outlier_ratios(model, pr, norms, 3.0, block_groups(pr)) == {
+        "layers.0": 0.0,
+        "layers.1": 0.25,
+    }
     assert list(block_groups(pr)) == ["layers.0", "layers.1"]
 
 

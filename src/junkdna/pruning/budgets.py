@@ -12,13 +12,9 @@ method. The total stays exact: whatever the per-block sparsities, the model lose
   sizes must be the requested sparsity within ``PROFILE_TOLERANCE``.
 * ``linear:D``: the sparsity grows linearly over the blocks from s - D to s + D, then is shifted
   so that its size-weighted mean is exactly s.
-* ``owl`` / ``owl:M=5,lambda=0.08``: Outlier Weighed Layerwise sparsity (Yin et al., 2024). On the
-  dense model, a block's outlier ratio D_l is the share of its Wanda scores |W_ij| * ||X_j||_2 (all
-  its prunable matrices together) above M times their mean. Blocks with more outliers keep more:
-  the keep ratios are D rescaled to [0, 2 lambda], shifted so that their mean is 1 - s, and the
-  block sparsity is 1 - keep ratio. OWL shifts by the plain mean over layers; we shift by the mean
-  weighted by the blocks' prunable sizes, so that the total is exact for blocks of any size (the
-  two are the same when all blocks have equal size, as in LLaMA). OWL needs calibration token ids
+* ``owl`` / ``owl:M=5,lambda=0.08``: Outlier Weighed Layerwise sparsity (Yin et al., 2024):
+  blocks with more outliers among their Wanda scores on the dense model keep more
+  (``junkdna.pruning.owl`` measures them and holds the formula). OWL needs calibration token ids
   for the activation norms, whatever the method.
 
 From the block sparsities, every prunable matrix gets an integer count (block sparsity x matrix
@@ -33,24 +29,28 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from junkdna.errors import JunkDNAError, did_you_mean
 from junkdna.models import Prunable, parameters_by_name
+from junkdna.pruning.owl import (
+    DEFAULT_BATCH_SIZE,
+    OWL_LAMBDA,
+    OWL_M,
+    activation_norms,
+    outlier_ratios,
+    owl_sparsities,
+)
 from junkdna.pruning.select import n_to_remove
 
 OUTSIDE = "(outside blocks)"  # the group of prunable weights that lie outside every block
-OWL_M = 5.0
-OWL_LAMBDA = 0.08
 OWL_KEYS = ("M", "lambda")
 PROFILE_TOLERANCE = 1e-4
-DEFAULT_BATCH_SIZE = 8  # calibration sequences per forward pass of OWL's norm collection
 VALID = (
     "'uniform', 'owl' (or 'owl:M=5,lambda=0.08'), 'linear:D', a list of block sparsities "
     "('0.3,0.5,0.7') or a .json file holding one"
@@ -269,39 +269,6 @@ def linear_sparsities(sizes: Sequence[int], sparsity: float, delta: float) -> li
     return _shift_to(raw, sizes, sparsity)
 
 
-def outlier_ratio(scores: Sequence[torch.Tensor | Callable[[], torch.Tensor]], m: float) -> float:
-    """The share of all entries of ``scores`` (tensors, or functions returning them, taken
-    together as one population) that exceed ``m`` times their mean: OWL's D_l of one block."""
-
-    def get(s):
-        return s() if callable(s) else s
-
-    total, n = 0.0, 0
-    for s in scores:
-        t = get(s)
-        total += float(t.double().sum())
-        n += t.numel()
-    if n == 0:
-        return 0.0
-    threshold = m * (total / n)
-    above = sum(int(torch.count_nonzero(get(s).double() > threshold)) for s in scores)
-    return above / n
-
-
-def owl_sparsities(
-    ratios: Sequence[float], sizes: Sequence[int], sparsity: float, lam: float
-) -> tuple[list[float], bool]:
-    """OWL's block sparsities from the outlier ratios D: keep = (D - min) / (max - min) * 2 lambda,
-    shifted so that the size-weighted mean keep ratio is 1 - s; sparsity = 1 - keep. Returns the
-    sparsities and whether it fell back to uniform (all ratios equal: nothing to rescale)."""
-    lo, hi = min(ratios), max(ratios)
-    if not hi > lo:
-        return [sparsity] * len(ratios), True
-    keep = [(d - lo) / (hi - lo) * 2 * lam for d in ratios]
-    keep = _shift_to(keep, sizes, 1 - sparsity)
-    return [1 - k for k in keep], False
-
-
 def block_sparsities(
     budget: Budget,
     names: Sequence[str],
@@ -439,74 +406,6 @@ def plan_counts(
     return BudgetPlan(counts, info)
 
 
-# ----------------------------------------------------------------------------- OWL on a model
-
-
-@torch.no_grad()
-def activation_norms(
-    model: nn.Module,
-    prunables: Mapping[str, Prunable],
-    calibration: Any,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """||X_j||_2 of every prunable matrix's inputs on the *dense* model (``wanda.ColumnNorms``,
-    accumulated by forward hooks over plain forward passes, batch by batch, where the model
-    lives), and a description of the calibration used."""
-    from junkdna.pruning.calibration import calibration_batches, calibration_info
-    from junkdna.pruning.sequential import model_inputs
-    from junkdna.pruning.wanda import ColumnNorms
-
-    batches = calibration_batches(calibration, batch_size)
-    params = parameters_by_name(model)
-    stats, handles = {}, []
-
-    def recorder(acc):
-        def hook(module, args, output):
-            acc.add(args[0])
-
-        return hook
-
-    was_training = model.training
-    model.eval()
-    try:
-        for n, p in prunables.items():
-            w = p.matrix(params[n])
-            stats[n] = ColumnNorms(w.shape[1], w.device)
-            module = model.get_submodule(p.module_name)
-            handles.append(module.register_forward_hook(recorder(stats[n])))
-        for ids in batches:
-            model(**model_inputs(model, ids))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    info = calibration_info(batches, calibration)
-    return {n: s.norm() for n, s in stats.items()}, info
-
-
-def outlier_ratios(
-    model: nn.Module,
-    prunables: Mapping[str, Prunable],
-    norms: Mapping[str, torch.Tensor],
-    m: float,
-) -> dict[str, float]:
-    """OWL's D_l per group: the share of the group's Wanda scores |W| * ||X|| (all its matrices
-    together) above ``m`` times their mean."""
-    params = parameters_by_name(model)
-
-    def score(n: str) -> Callable[[], torch.Tensor]:
-        def fn() -> torch.Tensor:
-            w = prunables[n].matrix(params[n].detach()).float()
-            return w.abs() * norms[n].to(w.device, torch.float32)[None, :]
-
-        return fn
-
-    return {
-        g: outlier_ratio([score(n) for n in names], m)
-        for g, names in block_groups(prunables).items()
-    }
-
-
 def plan_for_model(
     model: nn.Module,
     prunables: Mapping[str, Prunable],
@@ -528,7 +427,7 @@ def plan_for_model(
                 "the activation norms of its outlier ratios, whatever the method"
             )
         norms, calib_info = activation_norms(model, prunables, calibration, batch_size)
-        ratios = outlier_ratios(model, prunables, norms, b.m)
+        ratios = outlier_ratios(model, prunables, norms, b.m, block_groups(prunables))
     plan = plan_counts(b, prunables, sizes, sparsity, ratios)
     if calib_info is not None:
         plan.info["calibration"] = calib_info
