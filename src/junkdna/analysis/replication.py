@@ -140,6 +140,7 @@ def _regimes(normalized: pd.DataFrame, regime_tests: pd.DataFrame,
              select: Mapping[str, Any]) -> Found:  # fmt: skip
     comparison = str(select.get("comparison", ""))
     where = {k: v for k, v in select.items() if k != "comparison"}
+    at = f" at {', '.join(str(v) for v in where.values())}" if where else ""
     if comparison == "dense - sparse-to-dense":
         runs = _matches(normalized, where)
         runs = runs[runs["regime"].astype(str) == "sparse-to-dense"]
@@ -148,7 +149,7 @@ def _regimes(normalized: pd.DataFrame, regime_tests: pd.DataFrame,
         per_seed = runs.groupby("seed")["normalized"].mean()
         res = paired_units((1.0 - per_seed).to_numpy())
         return Found(res.estimate, res.ci_low, res.ci_high, res.p_value, "seed", res.n_units,
-                     res.sd, "sign-flip", "1 - normalized score of Sparse-to-Dense, per seed")  # fmt: skip
+                     res.sd, "sign-flip", f"1 - normalized score of Sparse-to-Dense{at}, per seed")  # fmt: skip
     if regime_tests is None or regime_tests.empty:
         return Found(note="no regime comparison (no finished runs under both regimes)")
     rows = _matches(regime_tests, where)
@@ -160,7 +161,7 @@ def _regimes(normalized: pd.DataFrame, regime_tests: pd.DataFrame,
     return Found(float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]),
                  float(r["p_value"]), "seed", n,
                  _sd_from_interval(float(r["ci_low"]), float(r["ci_high"]), n), "sign-flip",
-                 f"{comparison} (normalized score), per seed")  # fmt: skip
+                 f"{comparison} (normalized score){at}, per seed")  # fmt: skip
 
 
 def _lmc(records: pd.DataFrame | None, results: pd.DataFrame, select: Mapping[str, Any]) -> Found:
@@ -213,6 +214,8 @@ def _design(claim, results: pd.DataFrame, found: Found) -> str:
              f"regimes: {', '.join(regimes)}"]  # fmt: skip
     if found.n:
         parts.append(f"unit: {found.unit}, n = {found.n}")
+    if found.note:
+        parts.append(f"compared: {found.note}")
     return "; ".join(parts)
 
 
