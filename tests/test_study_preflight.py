@@ -199,6 +199,15 @@ def test_an_environment_failure_is_labelled_and_retried_by_a_plain_run(
     assert {(s, k) for _, s, k in _rows(tmp_path)} == {("failed", ENVIRONMENT)}
     log = (tmp_path / "out" / "errors.log").read_text()
     assert "kind: environment (retried by the next `junkdna run`)" in log
+    # Not the science's failures: counted apart, and not in the results table.
+    assert main(["status", str(study)]) == 0
+    assert "failed 0, pending 0, failed (environment) 2" in capsys.readouterr().out
+    from junkdna.study import load_study, plan_study
+    from junkdna.study.driver import open_store
+    from junkdna.study.export import results_table
+
+    plan = plan_study(load_study(study))
+    assert results_table(plan, open_store(plan.study)).empty
 
     monkeypatch.delenv("JUNKDNA_TEST_FAIL")  # the disk has room again
     assert main(["run", str(study), "--quiet"]) == 0  # no --retry-failed needed
