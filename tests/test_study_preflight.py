@@ -73,6 +73,23 @@ def test_a_hub_task_that_cannot_be_had_is_one_line_exit_2_and_nothing_recorded(
     assert not (tmp_path / "out").exists()
 
 
+def test_an_unreachable_hub_is_found_without_offline_mode(tmp_path, tiny_model, monkeypatch):
+    """The issue's case: HF_HUB_OFFLINE unset on a machine without the hub. The hub is asked
+    once (stubbed here) and a task it would have to give is missing."""
+    from junkdna.study import load_study, plan_study, preflight
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.setattr(preflight, "_PROBE", [(False, "https://hub.example: no route")])
+    study = _study(tmp_path, tiny_model, lambda t: t.replace(TOY, '"sst2"'))
+    pre = preflight.check(plan_study(load_study(study)))
+    assert [m.thing.name for m in pre.missing] == ["sst2"]
+    assert pre.lines()[0].startswith(
+        "task 'sst2' (hub:nyu-mll/glue/sst2) cannot be had: the hub cannot be reached "
+        "(https://hub.example: no route) and it is not cached; needed by 2 run(s)"
+    )
+
+
 def test_a_hub_model_that_cannot_be_had_is_one_line_exit_2_and_nothing_recorded(
     tmp_path, tiny_model, capsys
 ):

@@ -289,5 +289,6 @@ def _hub_reachable() -> tuple[bool, str]:
             _PROBE.append((True, ""))
         except Exception as e:  # no route, no name, a timeout
             reason = getattr(e, "reason", e)
-            _PROBE.append((False, f"{constants.ENDPOINT}: {type(reason).__name__}"))
+            why = " ".join(str(reason).split())[:120] or type(reason).__name__
+            _PROBE.append((False, f"{constants.ENDPOINT}: {why}"))
     return _PROBE[0]
