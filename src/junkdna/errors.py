@@ -22,8 +22,24 @@ class UsageError(JunkDNAError):
     """A command line that does not parse (unknown flag, a value of the wrong type)."""
 
 
-class HubError(JunkDNAError):
+class Unavailable(JunkDNAError):
+    """Something a run needs cannot be had on this machine now (a data source that is missing
+    or cannot be fetched, the hub offline or unreachable): a failure of the environment, not of
+    the science. A study records such a run as an environment failure and runs it again on the
+    next ``junkdna run`` (see ``junkdna.study.failures``)."""
+
+
+class HubError(Unavailable):
     """A model the Hugging Face hub could not give: offline, unknown id, gated, unreachable."""
+
+
+class NotAvailable(JunkDNAError):
+    """Pre-flight: what a study needs and cannot have, one line per missing thing (``lines``);
+    the CLI prints each line as an error line."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("; ".join(lines))
+        self.lines = list(lines)
 
 
 def one_line(text: str) -> str:

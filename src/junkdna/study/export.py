@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from junkdna.difficulty import measure_run
+from junkdna.study.failures import ENVIRONMENT
 from junkdna.study.plan import Plan
 from junkdna.study.spec import RunSpec
 from junkdna.study.store import Store
@@ -18,7 +19,10 @@ from junkdna.transfer.regimes import REGIMES
 
 
 def results_table(plan: Plan, store: Store) -> pd.DataFrame:
-    rows = {r["run_id"]: r for r in store.rows()}
+    """One row per recorded run of the plan. Runs that failed for their environment (a missing
+    source, the hub offline, a full disk) are not results: they are left out, like pending runs
+    (the next `junkdna run` runs them again)."""
+    rows = {r["run_id"]: r for r in store.rows() if r.get("failure_kind") != ENVIRONMENT}
     out = [_row(run, rows[run.run_id]) for run in plan.runs if run.run_id in rows]
     return pd.DataFrame(out, columns=COLUMNS)
 
@@ -94,13 +98,20 @@ def _difficulty_value(meta: dict[str, Any], task_info: dict[str, Any]) -> float 
 
 
 def status_counts(plan: Plan, store: Store) -> dict[str, Any]:
+    """Runs by status; "failed (environment)" (only when there are some): failed for what the
+    machine lacked, not counted as failed, run again by the next `junkdna run`."""
     statuses = store.statuses()
+    env = store.environment_failures()
     ids = [r.run_id for r in plan.runs]
-    counts = Counter(statuses.get(i, "pending") for i in ids)
+    counts = Counter(
+        "env" if i in env and statuses.get(i) == "failed" else statuses.get(i, "pending")
+        for i in ids
+    )
     extra = len(set(statuses) - set(ids))
-    return {s: counts.get(s, 0) for s in ("done", "running", "failed", "pending")} | {
-        "not_in_plan": extra
-    }
+    out = {s: counts.get(s, 0) for s in ("done", "running", "failed", "pending")}
+    if counts.get("env"):
+        out["failed (environment)"] = counts["env"]
+    return out | {"not_in_plan": extra}
 
 
 def _cost_keys(run: RunSpec) -> list[tuple]:

@@ -5,9 +5,10 @@
   process reaches POINT, write FILE ("PID RUN_ID") and sleep, so that a test can SIGKILL it
   exactly there. Only one process ever pauses (the first to claim ``FILE.claimed``): a retried
   run, in a fresh worker, goes on.
-* ``JUNKDNA_TEST_FAIL=POINT:RUN_ID:HOW[,...]``: every time RUN_ID reaches POINT, fail it
-  deterministically: ``raise`` a RuntimeError, or ``exit`` the process at once (as a segfault or
-  an out-of-memory kill would).
+* ``JUNKDNA_TEST_FAIL=POINT:RUN_ID:HOW[,...]``: every time RUN_ID (``*``: any run) reaches
+  POINT, fail it deterministically: ``raise`` a RuntimeError (its message names the run), ``env``
+  raise an OSError "no space left on device" (a failure of the environment), or ``exit`` the
+  process at once (as a segfault or an out-of-memory kill would).
 
 Points: ``run`` (a run has started its work), ``commit`` (a result row is written but its
 transaction is not committed yet).
@@ -37,9 +38,13 @@ def checkpoint(point: str, run_id: str) -> None:
             f.write(f"{point} {run_id} {os.getpid()}\n")
     for spec in filter(None, os.environ.get("JUNKDNA_TEST_FAIL", "").split(",")):
         where, failing, how = (spec.split(":") + ["raise"])[:3]
-        if where == point and failing == run_id:
+        if where == point and failing in (run_id, "*"):
             if how == "exit":
                 os._exit(70)
+            if how == "env":
+                import errno
+
+                raise OSError(errno.ENOSPC, f"No space left on device (injected, run {run_id})")
             raise RuntimeError(f"test failure injected at {point} of run {run_id}")
     pause = os.environ.get("JUNKDNA_TEST_PAUSE")
     if not pause:

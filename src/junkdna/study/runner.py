@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from junkdna.study import hooks
+from junkdna.study.failures import failure_kind
 from junkdna.study.run import run_one
 from junkdna.study.spec import WEIGHTS, RunSpec
 
@@ -56,6 +57,7 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
     except Exception as e:
         row.update(status="failed", error=f"{type(e).__name__}: {e}")
         row["traceback"] = traceback.format_exc()
+        row["failure_kind"] = failure_kind(e)  # "environment": retried by the next `junkdna run`
     v = versions()
     row.update(versions=v, git_commit=v.get("git_commit"), finished=time.time())
     row.setdefault("timings", {})["total_s"] = row["finished"] - started

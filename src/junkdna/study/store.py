@@ -51,7 +51,8 @@ CREATE TABLE runs (
     metrics TEXT, invariants TEXT, timings TEXT, versions TEXT,
     git_commit TEXT, host TEXT, pid INTEGER,
     error TEXT, traceback TEXT,
-    started REAL, finished REAL
+    started REAL, finished REAL,
+    failure_kind TEXT
 );
 CREATE TABLE leases (
     run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
@@ -212,6 +213,13 @@ class Store:
         self.db.execute("PRAGMA journal_mode = WAL")
         if "items" not in tables:  # a database from before per-item outcomes: add the table
             self.db.execute(_ITEMS)
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+        if "failure_kind" not in columns:  # from before failure kinds: every failure is the run's
+            try:
+                self.db.execute("ALTER TABLE runs ADD COLUMN failure_kind TEXT")
+            except sqlite3.OperationalError as e:  # another driver added it just now
+                if "duplicate column" not in str(e):
+                    raise
 
     def _create(self) -> None:
         from junkdna.version import __version__
@@ -251,13 +259,13 @@ class Store:
         return len(stale)
 
     def claim(self, candidates: Iterable[str], n: int, retry_failed: bool = False) -> list[str]:
-        """Lease up to ``n`` of ``candidates`` (in order) that are neither finished nor leased."""
+        """Lease up to ``n`` of ``candidates`` (in order) that are neither finished nor leased.
+        A run that failed for its environment (``failure_kind`` "environment": a missing source,
+        the hub offline, a full disk) is not finished: it is claimed again, like a pending one."""
         with self._transaction():
             self._reclaim_stale()
-            skip = "('done')" if retry_failed else "('done', 'failed')"
-            busy = {
-                r[0] for r in self.db.execute(f"SELECT run_id FROM runs WHERE status IN {skip}")
-            }
+            where = "status = 'done'" if retry_failed else _FINISHED
+            busy = {r[0] for r in self.db.execute(f"SELECT run_id FROM runs WHERE {where}")}
             busy |= {r[0] for r in self.db.execute("SELECT run_id FROM leases")}
             chosen = [c for c in candidates if c not in busy][:n]
             now, start = time.time(), _pid_start(self.pid)
@@ -342,6 +350,12 @@ class Store:
             out[run_id] = res
         return out
 
+    def environment_failures(self) -> set[str]:
+        """Ids of the runs whose last try failed for their environment (retried by a plain
+        ``junkdna run``)."""
+        q = "SELECT run_id FROM runs WHERE status = 'failed' AND failure_kind = 'environment'"
+        return {r[0] for r in self.db.execute(q)}
+
     def statuses(self) -> dict[str, str]:
         """run id -> done / failed / running (a live lease)."""
         out = {r: s for r, s in self.db.execute("SELECT run_id, status FROM runs")}
@@ -355,7 +369,10 @@ class Store:
 _COLUMNS = (
     "run_id", "status", "experiment", "mask_key", "config", "meta", "metrics", "invariants",
     "timings", "versions", "git_commit", "host", "pid", "error", "traceback", "started", "finished",
+    "failure_kind",
 )  # fmt: skip
+# Runs a plain `junkdna run` does not run again: done, or failed for a reason of the run itself.
+_FINISHED = "status = 'done' OR (status = 'failed' AND failure_kind IS NOT 'environment')"
 
 
 class _Immediate:

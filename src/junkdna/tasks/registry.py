@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from junkdna.errors import JunkDNAError
+from junkdna.errors import JunkDNAError, Unavailable
 from junkdna.heads import HEADS
 from junkdna.tasks import (  # noqa: F401  (registers the specs)
     bigbench_tasks,
@@ -96,7 +96,7 @@ def _load_hub(spec: TaskSpec) -> dict:
     try:
         raw = datasets.load_dataset(source.path, source.config)
     except Exception as e:  # offline, unknown id, ...: say what to do instead
-        raise JunkDNAError(
+        raise Unavailable(
             f"task {spec.name!r}: could not load {source.describe()} from the hub ({e}). "
             "Without the hub, use an offline task (see `junkdna tasks`)."
         ) from e
