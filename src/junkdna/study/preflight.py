@@ -204,13 +204,14 @@ def _source(src) -> Verdict:
 
 
 def _model(ref: str) -> Verdict:
-    from junkdna import models
+    from junkdna.models.hub import hub_offline
+    from junkdna.models.sources import is_hub, resolve
 
     try:
-        src = models.resolve(ref)
+        src = resolve(ref)
     except JunkDNAError as e:
         return Verdict("missing", str(e), "give an alias, a model folder or a hub id")
-    if not models.is_hub(src):
+    if not is_hub(src):
         return PRESENT
     from huggingface_hub import try_to_load_from_cache
 
@@ -219,12 +220,12 @@ def _model(ref: str) -> Verdict:
     return _from_hub(
         "run once with the hub reachable to cache it (unset HF_HUB_OFFLINE), or use an offline "
         "model: an alias (minilm, smollm2-135m) or a model folder",
-        models.hub_offline(),
+        hub_offline(),
     )
 
 
 def datasets_offline() -> bool:
-    from junkdna.models import hub_offline
+    from junkdna.models.hub import hub_offline
 
     return hub_offline() or os.environ.get("HF_DATASETS_OFFLINE", "").upper() in (
         "1", "ON", "YES", "TRUE",
