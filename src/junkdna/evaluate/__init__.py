@@ -1,0 +1,1 @@
+"""Evaluation: perplexity, zero-shot accuracy, readings, and the lm-eval bridge."""
