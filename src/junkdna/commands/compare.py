@@ -67,6 +67,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
     from junkdna.tasks.zeroshot import OFFLINE_DEFAULT
 
     add_eval_arguments(p, zeroshot=",".join(OFFLINE_DEFAULT))
+    h = p.add_argument_group("the field's harness (optional: pip install 'junkdna[harness]')")
+    h.add_argument(
+        "--harness",
+        choices=["lm-eval"],
+        default=None,
+        help="also score every row with lm-evaluation-harness's own --tasks, in memory "
+        "(columns lmeval_TASK_acc, _acc_norm)",
+    )
+    h.add_argument("--tasks", default="", help="comma-separated lm-eval task names (arc_easy,...)")
+    h.add_argument(
+        "--include-path",
+        type=Path,
+        default=None,
+        help="a folder of your own lm-eval task YAMLs (as lm_eval --include_path)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     return p
 
@@ -155,6 +170,7 @@ def run(args) -> int:
     tasks = check_eval_args(args)
     configs = configurations(args)
     check_writable_folder(args.out, "--out")
+    harness = _harness(args)  # lm-eval present, its tasks known and their data at hand
     device, dtype, precision = runtime(args)
     text = load_eval_text(args.dataset)
     if args.windows is None and text.max_windows is not None:
@@ -187,6 +203,8 @@ def run(args) -> int:
                 ns.budget = cfg["budget"]
                 prune = prune_in_memory(model, args.model, ns)
             result = measure(model, stream, seqlen, args, zero_shot, device, pid, label)
+            if harness is not None:
+                result["harness"] = harness.run(model, tokenizer, device)
         row = {
             "method": "dense" if cfg is None else cfg["label"],  # e.g. "wanda+owl"
             "structure": "" if cfg is None else cfg["structure"],
@@ -199,6 +217,11 @@ def run(args) -> int:
                 for k in ("acc", "acc_norm", "acc_token")
             },
             **mean_accuracy(result["zero_shot"]),
+            **{
+                f"lmeval_{t}_{k}": s[k]
+                for t, s in result.get("harness", {}).items()
+                for k in ("acc", "acc_norm")
+            },
             "prune_s": 0.0 if prune is None else prune["prune_s"],
             "load_s": round(load_s, 3),
             "eval_s": round(
@@ -243,6 +266,7 @@ def run(args) -> int:
         "precision": precision,
         "total_s": round(time.perf_counter() - t_all, 1),
         "command": _command_line(),
+        "harness": None if harness is None else {"name": args.harness, "tasks": harness.tasks},
     }
     with staged_folder(args.out, "--out") as stage:
         (stage / "table.md").write_text(markdown_table(rows, meta, tasks))
@@ -254,6 +278,19 @@ def run(args) -> int:
         save_figure(comparison_figure(rows, meta, tasks), stage, "comparison")
     print(f"{len(rows)} rows in {meta['total_s']:.0f}s -> {args.out}/table.md")
     return 0
+
+
+def _harness(args):
+    """The lm-eval Harness of ``--harness lm-eval --tasks ...`` (checked now), or None."""
+    from junkdna.errors import JunkDNAError
+
+    if args.harness is None:
+        if args.tasks:
+            raise JunkDNAError("--tasks names lm-eval tasks: give --harness lm-eval with it")
+        return None
+    from junkdna.evaluate.harness import Harness
+
+    return Harness(_split(args.tasks), args.include_path, args.zeroshot_limit, args.batch_size or 8)
 
 
 def mean_accuracy(scores: dict[str, dict]) -> dict[str, float]:

@@ -9,7 +9,7 @@ import sys
 import typing
 from pathlib import Path
 
-from junkdna.commands.prune import add_pruning_arguments
+from junkdna.commands.prune import add_pruning_arguments, add_save_model_argument
 
 # Recipe fields the CLI does not expose as flags (seed comes from the shared --seed).
 _HIDDEN = {"seed", "adam_betas"}
@@ -38,6 +38,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--masks", type=Path, default=None, help="folder with masks.safetensors")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--save-weights", action="store_true", help="also write DIR/model.safetensors")
+    add_save_model_argument(p)
     g = p.add_argument_group(
         "local task file (a registered task brings its own; giving these with one is an error)"
     )
@@ -209,6 +210,10 @@ def run(args) -> int:
     check_writable_folder(args.out, "--out")
     if args.masks is not None:
         MaskSet.check_file(args.masks)
+    if args.save_model is not None:
+        from junkdna.pruning.save import check_model_folder
+
+        check_model_folder(args.save_model)
     pruning = None if spec.pruning is None else dataclasses.asdict(spec.pruning)
     masks_from = str(args.masks) if args.masks else ("pruned here" if pruning else None)
     config = {**spec.config, "pruning": pruning, "masks_from": masks_from}
@@ -240,6 +245,11 @@ def run(args) -> int:
         if args.save_weights:
             _save_weights(res.model, stage / WEIGHTS)
         _write(stage, out)
+    if args.save_model is not None:
+        from junkdna.commands.prune import save_model_from_args
+
+        save_model_from_args(args, res.model, res.masks, regime=args.regime, task=task.name,
+                             metrics=res.metrics)  # fmt: skip
     metric = ", ".join(f"{k}={v:.4f}" for k, v in res.metrics.items())
     seconds = res.timings.get("train_s", res.timings.get("eval_s", 0.0))
     print(f"{args.regime} on {task.name}: {metric} ({seconds:.1f}s) -> {args.out}")

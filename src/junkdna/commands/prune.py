@@ -25,7 +25,33 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--device", default=None, help="where calibration blocks run (cpu, cuda)")
     p.add_argument("--quiet", action="store_true", help="do not print the per-layer table")
+    add_save_model_argument(p)
     return p
+
+
+def add_save_model_argument(p) -> None:
+    """Shared with finetune: the model out as a plain transformers folder."""
+    p.add_argument(
+        "--save-model",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write the pruned model as a transformers folder (safetensors with the pruned "
+        "entries zero, config, tokenizer, a model card) that from_pretrained, lm-eval and vLLM "
+        "load; DIR must be new or empty",
+    )
+
+
+def save_model_from_args(args, model, maskset, **extra) -> None:
+    """``--save-model DIR``: the model as it is in memory, its tokenizer and a model card."""
+    if getattr(args, "save_model", None) is None:
+        return
+    from junkdna.models import load_tokenizer
+    from junkdna.pruning.save import facts_of, save_model_folder
+
+    facts = facts_of(maskset, args.model, **extra)
+    save_model_folder(model, load_tokenizer(args.model), args.save_model, facts)
+    print(f"model -> {args.save_model}")
 
 
 def add_pruning_arguments(p: argparse.ArgumentParser) -> None:
@@ -187,6 +213,10 @@ def run(args) -> int:
     # Fail fast, before the model loads: the rule, and a folder the results can be written to.
     resolve_rule(METHODS.get(args.method), args.sparsity, args.structure, args.scope, args.budget)
     check_writable_folder(args.out, "--out")
+    if args.save_model is not None:
+        from junkdna.pruning.save import check_model_folder
+
+        check_model_folder(args.save_model)
     task = task_for_args(args)  # a missing or unknown --task fails here, before the model
     t0 = time.perf_counter()
     if task is not None and METHODS.get(args.method).needs_task:
@@ -202,6 +232,8 @@ def run(args) -> int:
     report = maskset.report()
     report["settings"] = {k: v for k, v in vars(args).items() if not k.startswith("_")}
     report["settings"]["out"] = str(args.out)
+    if args.save_model is not None:
+        report["settings"]["save_model"] = str(args.save_model)
     report["timings"] = {"load_s": round(load_s, 3), "prune_s": maskset.metadata["time_s"]}
     report["versions"] = versions()
 
@@ -218,6 +250,7 @@ def run(args) -> int:
                 str(stage / "weights.safetensors"),
             )
         (stage / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    save_model_from_args(args, model, maskset)
 
     if not args.quiet:
         print_layer_table(report)

@@ -6,6 +6,7 @@
 * ``zeroshot``: zero-shot multiple-choice accuracy as lm-evaluation-harness scores it, on the
   registered zero-shot tasks (``junkdna.tasks.zeroshot``).
 * ``readings``: peak memory and the prunable weights' sparsity that ``ppl`` and ``compare`` print.
+* ``harness``: lm-evaluation-harness run on a model in memory (``compare --harness lm-eval``).
 
 ``junkdna ppl`` and ``junkdna compare`` call it (docs/yardstick.md).
 """
