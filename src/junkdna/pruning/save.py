@@ -52,7 +52,7 @@ def calibration_of(metadata: dict[str, Any]) -> dict[str, Any] | None:
 
 def model_card(facts: dict[str, Any]) -> str:
     """README.md: YAML front matter for the hub, then what was done, in words and a table."""
-    from junkdna import __version__
+    from junkdna.version import __version__
 
     method = facts.get("method") or "none"
     structure = facts.get("structure") or "unstructured"
@@ -117,7 +117,7 @@ def model_card(facts: dict[str, Any]) -> str:
 
 def facts_of(maskset, base_model: str, **extra: Any) -> dict[str, Any]:
     """The model card's facts from a MaskSet (None: a dense or fine-tuned-only model)."""
-    from junkdna import __version__
+    from junkdna.version import __version__
 
     facts: dict[str, Any] = {"base_model": base_model, "junkdna": __version__, **extra}
     if maskset is not None:
