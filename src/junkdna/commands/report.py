@@ -162,7 +162,7 @@ def _from_study(path: Path, args) -> Source:
     from junkdna.study import load_study, plan_study
     from junkdna.study.driver import db_path, open_store
     from junkdna.study.export import results_table, status_counts
-    from junkdna.study.lmc import load_study_lmc
+    from junkdna.study.lmc import load_study_lmc, load_study_lmc_records
 
     study = load_study(path)
     plan = plan_study(study)
@@ -176,36 +176,29 @@ def _from_study(path: Path, args) -> Source:
                   "runs": status_counts(plan, store)}  # fmt: skip
     # Figure 10 from `junkdna lmc STUDY`, for the pairs of runs still in this study.
     run_ids = {r.run_id for r in plan.runs}
+    lmc = load_study_lmc(study.output, run_ids)
+    records = load_study_lmc_records(study.output, run_ids, specs=plan.by_id())
     return Source(
         df,
         args.out or study.output / "report",
         provenance,
         f"junkdna report: {study.name}",
         primary=study.spec.study.primary,
-        lmc=load_study_lmc(study.output, run_ids),
-        lmc_tests=_lmc_tests(study, plan, df, run_ids),
+        lmc=lmc,
+        lmc_tests=_lmc_tests(records, df),
         items=store.items(set(df["run_id"])),
         sections=_study_sections(study),
         claims=list(study.spec.claim),
-        lmc_curves=_lmc_curves(study, plan, run_ids) if study.spec.claim else None,
-        lmc_records=_lmc_records(study, plan, run_ids) if study.spec.claim else None,
+        lmc_curves=_lmc_curves(records, lmc) if study.spec.claim else None,
+        lmc_records=records,
     )
 
 
-def _lmc_records(study, plan, run_ids):
-    from junkdna.study.lmc import load_study_lmc_records
-
-    return load_study_lmc_records(study.output, run_ids, specs=plan.by_id())
-
-
-def _lmc_curves(study, plan, run_ids):
-    """One row per (pair, alpha): level, regime, seed, alpha, loss, from ``<output>/lmc``."""
+def _lmc_curves(records, curves):
+    """One row per (pair, alpha): level, regime, seed, alpha, loss (the pairs' records and their
+    curves, {pair name: LMCResult})."""
     import pandas as pd
 
-    from junkdna.study.lmc import load_study_lmc, load_study_lmc_records
-
-    records = load_study_lmc_records(study.output, run_ids, specs=plan.by_id())
-    curves = load_study_lmc(study.output, run_ids)
     rows = []
     for r in records.itertuples():
         res = curves.get(str(r.pair))
@@ -230,14 +223,12 @@ def _study_sections(study) -> list:
     return [study_section(*loaded)]
 
 
-def _lmc_tests(study, plan, df, run_ids):
+def _lmc_tests(records, df):
     """The exploratory test "larger loss barrier on the harder task" over seeds
     (``analysis.lmc_tests``), the harder task being the one with the larger difficulty measure of
     the hypothesis tests; None when lmc never ran or no group holds two tasks/levels."""
     from junkdna.analysis.lmc_tests import difficulty_mapping, lmc_tests
-    from junkdna.study.lmc import load_study_lmc_records
 
-    records = load_study_lmc_records(study.output, run_ids, specs=plan.by_id())
     if records.empty:
         return None
     tests = lmc_tests(records, difficulty_mapping(df))
